@@ -1,0 +1,25 @@
+"""ragtel: OpenTelemetry traces of RAG pipelines, and drift monitoring of their embeddings.
+
+import ragtel
+ragtel.configure(service_name="support-bot")   # OTLP, from the OTEL_* variables
+ragtel.instrument()                             # every LangChain / LlamaIndex run traced
+"""
+
+from ragtel._stats import snapshot as stats
+from ragtel._version import __version__
+from ragtel.config import TraceConfig
+from ragtel.file_exporter import OTLPFileExporter
+from ragtel.instrument import instrument, uninstrument
+from ragtel.otel import configure
+from ragtel.session import session
+
+__all__ = [
+    "OTLPFileExporter",
+    "TraceConfig",
+    "__version__",
+    "configure",
+    "instrument",
+    "session",
+    "stats",
+    "uninstrument",
+]

@@ -1,0 +1,202 @@
+"""What ragtel records, resolved in one order: argument, then ``RAGTEL_*`` variable, then default.
+
+Every environment variable is a documented constant here; an unknown ``RAGTEL_*`` variable or a
+value that does not parse raises ``ValueError`` when the configuration is built, not later inside
+the user's request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from ragtel.redact import scrub_secrets
+
+RAGTEL_CAPTURE_CONTENT: Final = "RAGTEL_CAPTURE_CONTENT"
+"""``true``/``false``: record texts (queries, documents, prompts, answers). Default true."""
+OTEL_GENAI_CAPTURE: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+"""The GenAI instrumentations' switch; honoured when ``RAGTEL_CAPTURE_CONTENT`` is unset."""
+RAGTEL_CAPTURE_EMBEDDINGS: Final = "RAGTEL_CAPTURE_EMBEDDINGS"
+"""``true``/``false``: record embedding vectors. Default true."""
+RAGTEL_MAX_DOCUMENTS: Final = "RAGTEL_MAX_DOCUMENTS"
+"""Documents recorded per retrieval span. Default 50."""
+RAGTEL_MAX_TEXT_CHARS: Final = "RAGTEL_MAX_TEXT_CHARS"
+"""Characters kept per text value. Default 8000."""
+RAGTEL_MAX_VECTORS: Final = "RAGTEL_MAX_VECTORS"
+"""Embedding vectors recorded per span. Default 32."""
+RAGTEL_MAX_MESSAGES: Final = "RAGTEL_MAX_MESSAGES"
+"""Chat messages recorded per direction on one LLM span. Default 64."""
+RAGTEL_MAX_SPAN_BYTES: Final = "RAGTEL_MAX_SPAN_BYTES"
+"""Approximate encoded size of one span's attributes. Default 1 MiB (OTLP gRPC limit is 4 MiB)."""
+RAGTEL_CONVENTIONS: Final = "RAGTEL_CONVENTIONS"
+"""Comma list of ``openinference``, ``genai``. Default both."""
+RAGTEL_REDACT: Final = "RAGTEL_REDACT"
+"""``module:function`` taking and returning a string, applied to every text recorded."""
+RAGTEL_REDACT_SECRETS: Final = "RAGTEL_REDACT_SECRETS"
+"""``true``/``false``: mask API keys and bearer tokens found in texts. Default true."""
+RAGTEL_MONITOR: Final = "RAGTEL_MONITOR"
+"""``true``/``false``: measure query distance to the knowledge base, and drift. Default true."""
+
+_MONITOR_PREFIX: Final = "RAGTEL_MONITOR_"  # read by ragtel.monitor
+_OTHER_KNOWN: Final = frozenset({"RAGTEL_LOG_LEVEL"})
+
+CONVENTIONS: Final = frozenset({"openinference", "genai"})
+
+
+@dataclass(frozen=True, slots=True)
+class TraceConfig:
+    """What ragtel records and how much of it. Fields left as None come from the environment."""
+
+    capture_content: bool | None = None
+    capture_embeddings: bool | None = None
+    max_documents: int | None = None
+    max_text_chars: int | None = None
+    max_vectors: int | None = None
+    max_messages: int | None = None
+    max_span_bytes: int | None = None
+    conventions: frozenset[str] | None = None
+    redact: Callable[[str], str] | None = None
+    redact_secrets: bool | None = None
+    monitor: bool | None = None
+    _resolved: bool = field(default=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self._resolved:
+            return
+        env = os.environ
+        _reject_unknown_variables(env)
+        values: dict[str, Any] = {
+            "capture_content": _first(
+                self.capture_content,
+                _env_bool(env, RAGTEL_CAPTURE_CONTENT),
+                _env_bool(env, OTEL_GENAI_CAPTURE),
+                True,
+            ),
+            "capture_embeddings": _first(
+                self.capture_embeddings, _env_bool(env, RAGTEL_CAPTURE_EMBEDDINGS), True
+            ),
+            "max_documents": _first(self.max_documents, _env_int(env, RAGTEL_MAX_DOCUMENTS), 50),
+            "max_text_chars": _first(
+                self.max_text_chars, _env_int(env, RAGTEL_MAX_TEXT_CHARS), 8000
+            ),
+            "max_vectors": _first(self.max_vectors, _env_int(env, RAGTEL_MAX_VECTORS), 32),
+            "max_messages": _first(self.max_messages, _env_int(env, RAGTEL_MAX_MESSAGES), 64),
+            "max_span_bytes": _first(
+                self.max_span_bytes, _env_int(env, RAGTEL_MAX_SPAN_BYTES), 1 << 20
+            ),
+            "conventions": _first(
+                _conventions(self.conventions, "conventions"),
+                _conventions(env.get(RAGTEL_CONVENTIONS), RAGTEL_CONVENTIONS),
+                CONVENTIONS,
+            ),
+            "redact": _first(self.redact, _env_callable(env, RAGTEL_REDACT)),
+            "redact_secrets": _first(
+                self.redact_secrets, _env_bool(env, RAGTEL_REDACT_SECRETS), True
+            ),
+            "monitor": _first(self.monitor, _env_bool(env, RAGTEL_MONITOR), True),
+        }
+        for name in ("max_documents", "max_text_chars", "max_vectors", "max_messages"):
+            if values[name] < 0:
+                raise ValueError(f"TraceConfig.{name} must be >= 0, got {values[name]}")
+        if values["max_span_bytes"] < 4096:
+            raise ValueError("TraceConfig.max_span_bytes must be at least 4096")
+        if values["redact"] is not None and not callable(values["redact"]):
+            raise ValueError("TraceConfig.redact must be a callable taking and returning a str")
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_resolved", True)
+
+    @property
+    def openinference(self) -> bool:
+        return "openinference" in self.conventions  # type: ignore[operator]
+
+    @property
+    def genai(self) -> bool:
+        return "genai" in self.conventions  # type: ignore[operator]
+
+    def text_filter(self) -> Callable[[str], str] | None:
+        """The chain of redactions applied to every recorded text, or None when there is none."""
+        steps = [f for f in (scrub_secrets if self.redact_secrets else None, self.redact) if f]
+        if not steps:
+            return None
+        if len(steps) == 1:
+            return steps[0]
+        first, second = steps
+        return lambda text: second(first(text))
+
+    def replace(self, **changes: Any) -> TraceConfig:
+        """A copy with some fields changed (validated like the constructor)."""
+        current = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        current.update(changes, _resolved=False)
+        return TraceConfig(**current)
+
+
+def _first(*candidates: Any) -> Any:
+    for candidate in candidates:
+        if candidate is not None:
+            return candidate
+    return None
+
+
+def _reject_unknown_variables(env: Mapping[str, str]) -> None:
+    known = {v for k, v in globals().items() if k.startswith("RAGTEL_") and isinstance(v, str)}
+    for name in env:
+        if name.startswith("RAGTEL_") and name not in known and name not in _OTHER_KNOWN:
+            if name.startswith(_MONITOR_PREFIX):
+                continue
+            raise ValueError(
+                f"unknown ragtel setting {name}; known: {', '.join(sorted(known | _OTHER_KNOWN))}"
+            )
+
+
+def _env_bool(env: Mapping[str, str], name: str) -> bool | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={raw!r} is not a boolean (use true or false)")
+
+
+def _env_int(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an integer") from None
+
+
+def _env_callable(env: Mapping[str, str], name: str) -> Callable[[str], str] | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    module_name, _, attr = raw.partition(":")
+    if not attr:
+        raise ValueError(f"{name}={raw!r} must look like 'package.module:function'")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"{name}={raw!r} cannot be imported: {exc}") from None
+
+
+def _conventions(raw: str | frozenset[str] | set[str] | None, source: str) -> frozenset[str] | None:
+    if raw is None:
+        return None
+    names = raw.split(",") if isinstance(raw, str) else raw
+    chosen = frozenset(n.strip().lower() for n in names if n.strip())
+    unknown = chosen - CONVENTIONS
+    if unknown or not chosen:
+        raise ValueError(
+            f"{source}: unknown conventions {sorted(unknown) or '(none given)'}; "
+            f"choose from {sorted(CONVENTIONS)}"
+        )
+    return chosen

@@ -1,0 +1,1 @@
+"""Framework adapters: they translate framework events into ``ragtel.records`` and nothing more."""
