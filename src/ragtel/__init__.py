@@ -8,9 +8,11 @@ ragtel.instrument()                             # every LangChain / LlamaIndex r
 from ragtel._stats import snapshot as stats
 from ragtel._version import __version__
 from ragtel.config import TraceConfig
+from ragtel.feedback import record_feedback
 from ragtel.file_exporter import OTLPFileExporter
 from ragtel.instrument import instrument, uninstrument
 from ragtel.otel import configure
+from ragtel.runs import last_trace_id
 from ragtel.session import session
 
 __all__ = [
@@ -19,6 +21,8 @@ __all__ = [
     "__version__",
     "configure",
     "instrument",
+    "last_trace_id",
+    "record_feedback",
     "session",
     "stats",
     "uninstrument",

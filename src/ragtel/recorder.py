@@ -22,6 +22,7 @@ from ragtel.config import TraceConfig
 from ragtel.encode import to_attribute, to_float_list, to_json, to_jsonable, to_text
 from ragtel.records import Document, Message, PromptTemplate, RunContext, Usage
 from ragtel.redact import strip_secrets
+from ragtel.runs import remember_root
 from ragtel.semconv import (
     EmbeddingRole,
     GenAI,
@@ -269,6 +270,8 @@ class Recorder:
         if not self._content:
             attrs[Ragtel.CONTENT_CAPTURED] = False
         span = self._tracer.start_span(name, context=parent, kind=span_kind, attributes=attrs)
+        if parent is None:
+            remember_root(span)
         return Step(self, span, kind, len(attrs))
 
 

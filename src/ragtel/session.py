@@ -5,16 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Session:
+    """What ``ragtel.session`` stamps on spans, and the traces started inside the block."""
+
     session_id: str | None = None
     user_id: str | None = None
     metadata: Mapping[str, Any] | None = None
     tags: Sequence[str] | None = None
+    trace_ids: list[str] = field(default_factory=list)
+    """Hex trace ids of the runs started inside the block, in order (for ``record_feedback``)."""
 
 
 _current: ContextVar[Session | None] = ContextVar("ragtel_session", default=None)

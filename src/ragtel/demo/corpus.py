@@ -110,3 +110,25 @@ OFF_TOPIC_QUESTIONS: Final[list[str]] = [
     "How do I migrate my MySQL database into Acme Cloud?",
     "What does a database read replica cost per hour?",
 ]
+
+# A wider set of on-topic questions for query streams (the drift scenario).
+STREAM_QUESTIONS: Final[list[str]] = [
+    *QUESTIONS,
+    "When are invoices issued each month?",
+    "Which payment methods does Acme Cloud accept?",
+    "Can I pay an annual plan by bank transfer?",
+    "How long does a refund take after I cancel?",
+    "How do I turn on two-factor authentication?",
+    "Can I use a hardware key to log in?",
+    "Does single sign-on work with Okta?",
+    "Is data encrypted in transit with TLS?",
+    "Can I bring my own encryption keys?",
+    "Should I use multipart upload for large files?",
+    "How does object versioning work in a bucket?",
+    "When do lifecycle rules move objects to the cold tier?",
+    "How are virtual machines billed?",
+    "When does autoscaling add new machines?",
+    "Which regions have GPU machines?",
+    "What is the response time for Business support plans?",
+    "Where can I see incidents and planned maintenance?",
+]

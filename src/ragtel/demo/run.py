@@ -1,0 +1,122 @@
+"""``ragtel demo``: the built-in RAG pipeline, traced and exported, printed as trees."""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import ragtel
+from ragtel.config import TraceConfig
+from ragtel.demo.corpus import OFF_TOPIC_QUESTIONS, QUESTIONS, STREAM_QUESTIONS
+from ragtel.demo.tree import format_trace, group_traces
+from ragtel.file_exporter import OTLPFileExporter
+
+DEFAULT_OUT = "ragtel-traces.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    framework: str = "langchain"
+    endpoint: str | None = None
+    protocol: str | None = None
+    out: str = DEFAULT_OUT
+    scenario: str = "basic"
+    queries: int = 400
+    print_trees: bool = True
+    service_name: str = "ragtel-demo"
+
+
+def run_demo(options: DemoOptions, stream: TextIO = sys.stdout) -> int:
+    exporter, destination = _exporter(options)
+    provider = ragtel.configure(options.service_name, exporter=exporter)
+    assert isinstance(provider, TracerProvider)
+    shown = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(shown))
+    config = TraceConfig()
+    ask = _pipeline(options.framework, provider, config)
+    try:
+        if options.scenario == "drift":
+            _drift_scenario(ask, options.queries, stream)
+        else:
+            for question in QUESTIONS:
+                ask(question)
+    finally:
+        ragtel.uninstrument()
+        provider.force_flush()
+    spans = shown.get_finished_spans()
+    traces = group_traces(spans)
+    if options.print_trees:
+        for spans_of_trace in traces if options.scenario == "basic" else traces[:2]:
+            print(format_trace(spans_of_trace), file=stream)
+            print(file=stream)
+    print(f"{len(traces)} traces, {len(spans)} spans exported to {destination}", file=stream)
+    if options.scenario == "drift" and destination.endswith(".jsonl"):
+        print(f"next: ragtel drift {destination} --out ragtel-report", file=stream)
+    return 0
+
+
+def _exporter(options: DemoOptions) -> tuple[SpanExporter | None, str]:
+    env = os.environ
+    endpoint = (
+        options.endpoint
+        or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    if endpoint:
+        exporter = ragtel.otel.otlp_exporter(endpoint=options.endpoint, protocol=options.protocol)
+        protocol = ragtel.otel.resolve_protocol(options.protocol, endpoint)
+        return exporter, f"{endpoint} (OTLP {protocol})"
+    return OTLPFileExporter(options.out), options.out
+
+
+def _pipeline(
+    framework: str, provider: TracerProvider, config: TraceConfig
+) -> Callable[[str], object]:
+    ragtel.instrument(provider, config)
+    if framework == "llamaindex":
+        from ragtel.demo.llamaindex_app import build_query_engine
+
+        engine = build_query_engine()
+        return engine.query
+    from ragtel.demo.langchain_app import build_chain
+    from ragtel.demo.local_models import HashEmbeddings
+    from ragtel.langchain import TracedEmbeddings
+
+    chain = build_chain(
+        embeddings=TracedEmbeddings(HashEmbeddings(), tracer_provider=provider, config=config)
+    )
+    return chain.invoke
+
+
+def _drift_scenario(ask: Callable[[str], object], total: int, stream: TextIO) -> None:
+    """Half the stream on-topic; then 30% of questions about databases, which the corpus lacks."""
+    rng = random.Random(7)
+    change = total // 2
+    off_topic = 0
+    for i in range(total):
+        drifting = i >= change and rng.random() < 0.3
+        question = rng.choice(OFF_TOPIC_QUESTIONS if drifting else STREAM_QUESTIONS)
+        with ragtel.session(session_id=f"user-{rng.randrange(40)}") as session:
+            ask(question)
+        if drifting:
+            off_topic += 1
+            if rng.random() < 0.6:
+                ragtel.record_feedback(
+                    session.trace_ids[0],
+                    score=0.0,
+                    label="thumbs_down",
+                    comment="the answer did not address my question",
+                )
+        elif rng.random() < 0.1:
+            ragtel.record_feedback(session.trace_ids[0], score=1.0, label="thumbs_up")
+    print(
+        f"drift scenario: {total} queries, {off_topic} off-topic after query {change}", file=stream
+    )
