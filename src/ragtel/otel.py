@@ -9,8 +9,9 @@ import atexit
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 from urllib.parse import urlparse
 
 from opentelemetry import metrics, trace
@@ -35,6 +36,7 @@ _DEFAULT_ENDPOINTS: Final = {
 class _State:
     lock = threading.Lock()
     provider: TracerProvider | None = None
+    owned: ClassVar[weakref.WeakSet[TracerProvider]] = weakref.WeakSet()  # built by ragtel
     config: TraceConfig | None = None
     monitor: Any = None
 
@@ -65,17 +67,18 @@ def configure(
     span_exporter = exporter or otlp_exporter(endpoint=endpoint, protocol=protocol, headers=headers)
     with _State.lock:
         existing = trace.get_tracer_provider()
-        if isinstance(existing, TracerProvider) and existing is not _State.provider:
+        if isinstance(existing, TracerProvider) and existing not in _State.owned:
             provider = existing
             if exporter is not None or endpoint is not None:
                 provider.add_span_processor(CountingBatchSpanProcessor(span_exporter))
         else:
-            if _State.provider is not None:
+            if _State.provider is not None and _State.provider in _State.owned:
                 _State.provider.shutdown()
             provider = TracerProvider(
                 resource=_resource(service_name), span_limits=span_limits_for(config)
             )
             provider.add_span_processor(CountingBatchSpanProcessor(span_exporter))
+            _State.owned.add(provider)
             if not isinstance(existing, TracerProvider):
                 trace.set_tracer_provider(provider)
             _register_shutdown(provider)

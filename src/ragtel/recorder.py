@@ -101,7 +101,7 @@ class Recorder:
     def start_retrieval(
         self,
         name: str,
-        query: str | None,
+        query: Any,
         parent: Context | None,
         run: RunContext | None = None,
         *,
@@ -120,7 +120,7 @@ class Recorder:
         span_name = f"{Operation.RETRIEVAL} {data_source or name}" if self._genai else name
         step = self._start(span_name, OIKind.RETRIEVER, SpanKind.INTERNAL, parent, attrs, run)
         if query is not None:
-            text = step.text(query)
+            text = step.text(to_text(query))
             if text is not None:
                 if self._oi:
                     step.put(OpenInference.INPUT_VALUE, text)

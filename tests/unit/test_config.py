@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import pytest
+
+from ragtel.config import TraceConfig
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("RAGTEL_CAPTURE_CONTENT", "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"):
+        monkeypatch.delenv(name, raising=False)
+    config = TraceConfig()
+    assert config.capture_content is True
+    assert config.capture_embeddings is True
+    assert config.max_documents >= 50
+    assert config.conventions == frozenset({"openinference", "genai"})
+
+
+def test_argument_beats_environment_beats_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAGTEL_MAX_DOCUMENTS", "7")
+    assert TraceConfig().max_documents == 7
+    assert TraceConfig(max_documents=3).max_documents == 3
+
+
+def test_genai_capture_variable_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAGTEL_CAPTURE_CONTENT", raising=False)
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false")
+    assert TraceConfig().capture_content is False
+    monkeypatch.setenv("RAGTEL_CAPTURE_CONTENT", "true")
+    assert TraceConfig().capture_content is True
+
+
+def test_conventions_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAGTEL_CONVENTIONS", "genai")
+    config = TraceConfig()
+    assert config.genai and not config.openinference
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("RAGTEL_MAX_DOCUMENTS", "many", "not an integer"),
+        ("RAGTEL_CAPTURE_CONTENT", "maybe", "not a boolean"),
+        ("RAGTEL_CONVENTIONS", "zipkin", "unknown conventions"),
+        ("RAGTEL_REDACT", "nomodule", "package.module:function"),
+        ("RAGTEL_REDACT", "no_such_module_xyz:f", "cannot be imported"),
+        ("RAGTEL_MAX_DOCUMENT", "5", "unknown ragtel setting RAGTEL_MAX_DOCUMENT"),
+    ],
+)
+def test_misconfiguration_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=message):
+        TraceConfig()
+
+
+def test_unknown_argument_is_an_error() -> None:
+    with pytest.raises(TypeError):
+        TraceConfig(max_docs=3)  # type: ignore[call-arg]
+
+
+def test_redaction_chain_applies_user_function_after_secret_scrubbing() -> None:
+    config = TraceConfig(redact=lambda text: text.replace("alice", "<name>"))
+    scrub = config.text_filter()
+    assert scrub is not None
+    assert scrub("alice key sk-abcdefghijklmnopqrstuvwx") == "<name> key [REDACTED]"
+    assert TraceConfig(redact_secrets=False).text_filter() is None

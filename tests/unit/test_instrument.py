@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import ragtel
+from ragtel.demo.corpus import QUESTIONS
+from ragtel.demo.langchain_app import build_chain
+from ragtel.langchain import RagtelCallbackHandler
+from tests.unit.conftest import Traced, assert_well_formed
+
+
+@pytest.fixture
+def instrumented(traced: Traced) -> Iterator[Traced]:
+    ragtel.instrument(traced.provider, traced.config)
+    try:
+        yield traced
+    finally:
+        ragtel.uninstrument()
+
+
+def test_every_runnable_is_traced_without_callbacks(instrumented: Traced) -> None:
+    build_chain().invoke(QUESTIONS[0])
+    (spans,) = instrumented.traces().values()
+    assert assert_well_formed(spans).name == "RunnableSequence"
+    assert {s.attributes["openinference.span.kind"] for s in spans} >= {
+        "CHAIN",
+        "RETRIEVER",
+        "PROMPT",
+        "LLM",
+    }
+
+
+def test_instrument_is_idempotent(instrumented: Traced) -> None:
+    ragtel.instrument(instrumented.provider, instrumented.config)
+    build_chain().invoke(QUESTIONS[1])
+    assert len(instrumented.by_kind("LLM")) == 1
+
+
+def test_explicit_handler_does_not_duplicate_spans(instrumented: Traced) -> None:
+    handler = RagtelCallbackHandler(instrumented.provider, instrumented.config)
+    build_chain().invoke(QUESTIONS[2], config={"callbacks": [handler]})
+    assert len(instrumented.by_kind("LLM")) == 1
+    assert len(instrumented.by_kind("RETRIEVER")) == 1
+
+
+def test_uninstrument_stops_tracing(traced: Traced) -> None:
+    ragtel.instrument(traced.provider, traced.config)
+    ragtel.uninstrument()
+    ragtel.uninstrument()
+    build_chain().invoke(QUESTIONS[3])
+    assert traced.spans == ()
+
+
+def test_session_and_langchain_metadata_are_stamped(instrumented: Traced) -> None:
+    chain = build_chain()
+    with ragtel.session(
+        session_id="sess-1", user_id="u-7", metadata={"tenant": "acme"}, tags=["beta"]
+    ) as session:
+        chain.invoke(QUESTIONS[0])
+    assert session.trace_ids == [ragtel.last_trace_id()]
+    for span in instrumented.spans:
+        a = span.attributes
+        assert a["session.id"] == a["gen_ai.conversation.id"] == "sess-1"
+        assert a["user.id"] == "u-7"
+        assert '"tenant":"acme"' in a["metadata"]
+        assert "beta" in a["tag.tags"]
+    instrumented.exporter.clear()
+    chain.invoke(QUESTIONS[1], config={"metadata": {"thread_id": "th-9", "user_id": "u-1"}})
+    llm = instrumented.one("LLM").attributes
+    assert llm["session.id"] == "th-9" and llm["user.id"] == "u-1"
+
+
+def test_feedback_joins_the_trace_it_judges(instrumented: Traced) -> None:
+    ragtel.configure(exporter=instrumented.exporter)
+    build_chain().invoke(QUESTIONS[0])
+    trace_id = ragtel.last_trace_id()
+    assert trace_id is not None
+    ragtel.record_feedback(trace_id, score=0.0, label="thumbs_down", comment="wrong answer")
+    ragtel.otel.current_provider().force_flush()  # type: ignore[attr-defined]
+    spans = instrumented.traces()[int(trace_id, 16)]
+    feedback = next(s for s in spans if s.name == "feedback")
+    root = assert_well_formed(spans)
+    assert feedback.parent.span_id == root.context.span_id
+    a = feedback.attributes
+    assert a["gen_ai.evaluation.name"] == "user_feedback"
+    assert a["gen_ai.evaluation.score.value"] == 0.0
+    assert a["gen_ai.evaluation.score.label"] == "thumbs_down"
+    assert a["gen_ai.evaluation.explanation"] == "wrong answer"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"trace_id": "xyz", "score": 1.0}, "not hexadecimal"),
+        ({"trace_id": "0" * 32, "score": 1.0}, "not a valid"),
+        ({"trace_id": "ab" * 16}, "needs a score"),
+    ],
+)
+def test_feedback_validation(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ragtel.record_feedback(**kwargs)
