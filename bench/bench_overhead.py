@@ -1,0 +1,178 @@
+"""Per-invoke overhead of tracing a LangChain RAG chain: ragtel against the alternatives.
+
+One run measures, each variant in a fresh subprocess (instrumentors patch LangChain globally):
+
+  none          no tracing at all
+  floor         one bare span per LangChain run, parented by run id, no attributes
+  ragtel        ragtel.instrument(): both conventions, documents, templates, tokens
+  openinference openinference-instrumentation-langchain (if installed)
+  openllmetry   opentelemetry-instrumentation-langchain (if installed)
+
+All variants export through a BatchSpanProcessor into an exporter that drops the spans, so the
+figures are the cost paid inside the user's request. Chain: retriever (k=4) | format ->
+ChatPromptTemplate -> fake chat model -> StrOutputParser.
+
+    python bench/bench_overhead.py [--invokes 2000] [--rounds 5] [--json bench/results/overhead.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+VARIANTS = ("none", "floor", "ragtel", "openinference", "openllmetry")
+
+
+def _build_chain():  # type: ignore[no-untyped-def]
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from ragtel.demo.langchain_app import build_chain
+
+    return build_chain(model=FakeListChatModel(responses=["An answer from the context."]), k=4)
+
+
+def _provider():  # type: ignore[no-untyped-def]
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+    class Drop(SpanExporter):
+        def export(self, spans):  # type: ignore[no-untyped-def]
+            return SpanExportResult.SUCCESS
+
+    from ragtel.config import TraceConfig
+    from ragtel.otel import span_limits_for
+
+    provider = TracerProvider(span_limits=span_limits_for(TraceConfig()))
+    provider.add_span_processor(BatchSpanProcessor(Drop(), max_queue_size=1 << 16))
+    return provider
+
+
+def _floor_handler(provider):  # type: ignore[no-untyped-def]
+    from langchain_core.callbacks import BaseCallbackHandler
+    from opentelemetry import trace
+
+    tracer = provider.get_tracer("floor")
+
+    class Floor(BaseCallbackHandler):
+        run_inline = True
+
+        def __init__(self) -> None:
+            self.spans: dict = {}
+
+        def _start(self, run_id, parent_run_id, name="run"):  # type: ignore[no-untyped-def]
+            parent = self.spans.get(parent_run_id)
+            ctx = trace.set_span_in_context(parent) if parent is not None else None
+            self.spans[run_id] = tracer.start_span(name, context=ctx)
+
+        def _end(self, run_id):  # type: ignore[no-untyped-def]
+            span = self.spans.pop(run_id, None)
+            if span is not None:
+                span.end()
+
+        def on_chain_start(self, serialized, inputs, *, run_id, parent_run_id=None, **kw):  # type: ignore[no-untyped-def]
+            self._start(run_id, parent_run_id)
+
+        def on_chain_end(self, outputs, *, run_id, **kw):  # type: ignore[no-untyped-def]
+            self._end(run_id)
+
+        def on_retriever_start(self, serialized, query, *, run_id, parent_run_id=None, **kw):  # type: ignore[no-untyped-def]
+            self._start(run_id, parent_run_id)
+
+        def on_retriever_end(self, documents, *, run_id, **kw):  # type: ignore[no-untyped-def]
+            self._end(run_id)
+
+        def on_chat_model_start(self, serialized, messages, *, run_id, parent_run_id=None, **kw):  # type: ignore[no-untyped-def]
+            self._start(run_id, parent_run_id)
+
+        def on_llm_end(self, response, *, run_id, **kw):  # type: ignore[no-untyped-def]
+            self._end(run_id)
+
+    return Floor()
+
+
+def run_variant(variant: str, invokes: int, rounds: int) -> list[float]:
+    """Per-invoke microseconds, one figure per round (inside the subprocess)."""
+    provider = _provider()
+    config: dict = {}
+    if variant == "floor":
+        config = {"callbacks": [_floor_handler(provider)]}
+    elif variant == "ragtel":
+        import ragtel
+        from ragtel.config import TraceConfig
+
+        ragtel.instrument(provider, TraceConfig(monitor=False))
+    elif variant == "openinference":
+        from openinference.instrumentation.langchain import LangChainInstrumentor
+
+        LangChainInstrumentor().instrument(tracer_provider=provider)
+    elif variant == "openllmetry":
+        from opentelemetry.instrumentation.langchain import LangchainInstrumentor
+
+        LangchainInstrumentor().instrument(tracer_provider=provider)
+    chain = _build_chain()
+    question = "How do I download my invoice?"
+    for _ in range(200):
+        chain.invoke(question, config=config)
+    results = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(invokes):
+            chain.invoke(question, config=config)
+        results.append((time.perf_counter() - start) / invokes * 1e6)
+    provider.shutdown()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--invokes", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
+    parser.add_argument("--json", default="bench/results/overhead.json")
+    args = parser.parse_args()
+    if args.variant:
+        print(json.dumps(run_variant(args.variant, args.invokes, args.rounds)))
+        return 0
+    medians: dict[str, float] = {}
+    for variant in VARIANTS:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--variant", variant, "--invokes", str(args.invokes),
+             "--rounds", str(args.rounds)],
+            capture_output=True, text=True, check=False,
+        )
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+            print(f"{variant:14s} skipped: {last}")
+            continue
+        rounds = json.loads(proc.stdout.strip().splitlines()[-1])
+        medians[variant] = statistics.median(rounds)
+        print(f"{variant:14s} {medians[variant]:8.0f} µs/invoke  (rounds: "
+              + ", ".join(f"{r:.0f}" for r in rounds) + ")")
+    base = medians["none"]
+    added = {k: v - base for k, v in medians.items() if k != "none"}
+    print()
+    for variant, extra in added.items():
+        print(f"{variant:14s} adds {extra:7.0f} µs/invoke")
+    summary = {"per_invoke_us": medians, "added_us": added}
+    if "ragtel" in added and "floor" in added:
+        summary["ragtel_vs_floor"] = added["ragtel"] / added["floor"]
+        print(f"\nragtel / floor        = {summary['ragtel_vs_floor']:.2f}  (target <= 1.6)")
+    if "ragtel" in added and "openllmetry" in added:
+        summary["ragtel_vs_openllmetry"] = added["ragtel"] / added["openllmetry"]
+        print(f"ragtel / openllmetry  = {summary['ragtel_vs_openllmetry']:.2f}  (target <= 0.5)")
+    if "ragtel" in added and "openinference" in added:
+        summary["ragtel_vs_openinference"] = added["ragtel"] / added["openinference"]
+        print(f"ragtel / openinference = {summary['ragtel_vs_openinference']:.2f}")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    sys.exit(main())
