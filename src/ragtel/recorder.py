@@ -279,6 +279,7 @@ class Step:
     """One open span and what has been written on it; ended by exactly one ``end_*`` or ``fail``."""
 
     __slots__ = (
+        "_attrs",
         "_bytes",
         "_count",
         "_cuts",
@@ -303,6 +304,9 @@ class Step:
         self.embedding_role = EmbeddingRole.QUERY
         self._count = count
         self._bytes = 0
+        # Written in one set_attributes call when the step ends: one lock round-trip per span
+        # instead of one per attribute.
+        self._attrs: dict[str, Any] = {}
         self._cuts: dict[str, int] = {}
 
     # -- budgeted writes --------------------------------------------------------------------------
@@ -323,10 +327,13 @@ class Step:
         if not self.room(1, size):
             self.cut(Ragtel.SPAN_BYTES_TRUNCATED)
             return False
-        self.span.set_attribute(key, value)
+        self._raw(key, value)
         self._count += 1
         self._bytes += size
         return True
+
+    def _raw(self, key: str, value: Any) -> None:
+        self._attrs[key] = value
 
     def cut(self, marker: str, amount: int = 1) -> None:
         """Count something left out; written on the span when it ends."""
@@ -436,7 +443,7 @@ class Step:
             if rec._oi:
                 prefix = document_prefix(i)
                 for key, value in fields:
-                    self.span.set_attribute(prefix + key, value)
+                    self._raw(prefix + key, value)
                 self._count += len(fields)
             self._bytes += size
             if rec._genai:
@@ -452,12 +459,12 @@ class Step:
                 genai_docs.append(item)
             recorded += 1
         if rec._genai and genai_docs:
-            self.span.set_attribute(GenAI.RETRIEVAL_DOCUMENTS, to_json(genai_docs))
+            self._raw(GenAI.RETRIEVAL_DOCUMENTS, to_json(genai_docs))
             self._count += 1
-        self.span.set_attribute(Ragtel.DOCUMENTS_COUNT, total)
+        self._raw(Ragtel.DOCUMENTS_COUNT, total)
         if recorded < total:
-            self.span.set_attribute(Ragtel.DOCUMENTS_TRUNCATED, True)
-            self.span.set_attribute(Ragtel.DOCUMENTS_RECORDED, recorded)
+            self._raw(Ragtel.DOCUMENTS_TRUNCATED, True)
+            self._raw(Ragtel.DOCUMENTS_RECORDED, recorded)
             _stats.add("documents_not_recorded", total - recorded)
         if rec._oi and rec._content and total:
             # Documents are the retriever's output; Phoenix shows them from the indexed keys.
@@ -470,7 +477,7 @@ class Step:
         total = max(len(vectors), len(texts))
         float_vectors = [to_float_list(v) for v in vectors]
         if float_vectors and float_vectors[0]:
-            self.span.set_attribute(GenAI.EMBEDDINGS_DIMENSION_COUNT, len(float_vectors[0]))
+            self._raw(GenAI.EMBEDDINGS_DIMENSION_COUNT, len(float_vectors[0]))
             self._count += 1
         self._observe(float_vectors)
         capture_vectors = rec.config.capture_embeddings
@@ -488,15 +495,15 @@ class Step:
                 self.cut(Ragtel.SPAN_BYTES_TRUNCATED)
                 break
             if text is not None:
-                self.span.set_attribute(prefix + _OI_EMB_TEXT, text)
+                self._raw(prefix + _OI_EMB_TEXT, text)
             if vector is not None:
-                self.span.set_attribute(prefix + _OI_EMB_VECTOR, vector)
+                self._raw(prefix + _OI_EMB_VECTOR, vector)
             self._count += n
             self._bytes += size
             recorded += 1
         if recorded < total and (capture_vectors or rec._content):
-            self.span.set_attribute(Ragtel.EMBEDDINGS_TRUNCATED, True)
-            self.span.set_attribute(Ragtel.EMBEDDINGS_RECORDED, recorded)
+            self._raw(Ragtel.EMBEDDINGS_TRUNCATED, True)
+            self._raw(Ragtel.EMBEDDINGS_RECORDED, recorded)
             _stats.add("vectors_not_recorded", total - recorded)
         self._end()
 
@@ -510,7 +517,7 @@ class Step:
         response_id: str | None = None,
     ) -> None:
         rec = self.recorder
-        span = self.span
+        span = self._attrs
         if usage:
             if rec._oi:
                 _set_if(span, OpenInference.LLM_TOKEN_COUNT_PROMPT, usage.input_tokens)
@@ -528,17 +535,13 @@ class Step:
                 _set_if(span, GenAI.USAGE_OUTPUT_TOKENS, usage.output_tokens)
         if rec._genai:
             if finish_reasons:
-                span.set_attribute(GenAI.RESPONSE_FINISH_REASONS, list(finish_reasons))
+                span[GenAI.RESPONSE_FINISH_REASONS] = list(finish_reasons)
             _set_if(span, GenAI.RESPONSE_MODEL, response_model)
             _set_if(span, GenAI.RESPONSE_ID, response_id)
             if self.first_token_ns is not None:
-                span.set_attribute(
-                    GenAI.RESPONSE_TIME_TO_FIRST_CHUNK, (self.first_token_ns - self.start_ns) / 1e9
-                )
+                span[GenAI.RESPONSE_TIME_TO_FIRST_CHUNK] = self._seconds_to_first_token()
         elif self.first_token_ns is not None:
-            span.set_attribute(
-                "ragtel.llm.time_to_first_token", (self.first_token_ns - self.start_ns) / 1e9
-            )
+            span["ragtel.llm.time_to_first_token"] = self._seconds_to_first_token()
         self._count += 6
         if outputs:
             finish = finish_reasons[0] if finish_reasons else None
@@ -551,6 +554,9 @@ class Step:
             if rec._oi and rec._content:
                 self.put(OpenInference.OUTPUT_VALUE, self.text(outputs[-1].content))
         self._end()
+
+    def _seconds_to_first_token(self) -> float:
+        return ((self.first_token_ns or self.start_ns) - self.start_ns) / 1e9
 
     def fail(self, error: BaseException) -> None:
         """End the span as failed, with the exception recorded as an event."""
@@ -570,27 +576,32 @@ class Step:
         distances = monitor.observe_query(vectors[0])
         if distances is None:
             return
-        span = self.span
-        span.set_attribute(Ragtel.QUERY_CENTROID_DISTANCE, distances.centroid_euclidean)
-        span.set_attribute(Ragtel.QUERY_CENTROID_COSINE, distances.centroid_cosine)
-        span.set_attribute(Ragtel.QUERY_NEAREST_DISTANCE, distances.nearest_euclidean)
-        span.set_attribute(Ragtel.QUERY_NEAREST_COSINE, distances.nearest_cosine)
+        attrs = self._attrs
+        attrs[Ragtel.QUERY_CENTROID_DISTANCE] = distances.centroid_euclidean
+        attrs[Ragtel.QUERY_CENTROID_COSINE] = distances.centroid_cosine
+        attrs[Ragtel.QUERY_NEAREST_DISTANCE] = distances.nearest_euclidean
+        attrs[Ragtel.QUERY_NEAREST_COSINE] = distances.nearest_cosine
         self._count += 4
         if distances.drift is not None:
-            span.set_attribute(Ragtel.DRIFT, distances.drift)
+            attrs[Ragtel.DRIFT] = distances.drift
             self._count += 1
         if distances.drift_crossed:
-            span.add_event("ragtel.drift.threshold_crossed", {Ragtel.DRIFT: distances.drift or 0.0})
+            self.span.add_event(
+                "ragtel.drift.threshold_crossed", {Ragtel.DRIFT: distances.drift or 0.0}
+            )
 
     def _end(self) -> None:
         if self.ended:
             return
         self.ended = True
+        attrs = self._attrs
         if self._cuts:
             for marker, amount in self._cuts.items():
-                self.span.set_attribute(marker, amount)
+                attrs[marker] = amount
                 _stats.add(marker, amount)
-            self.span.set_attribute(Ragtel.TEXT_TRUNCATED, True)
+            attrs[Ragtel.TEXT_TRUNCATED] = True
+        if attrs:
+            self.span.set_attributes(attrs)
         self.span.end()
 
 
@@ -612,9 +623,9 @@ def _finite(value: Any) -> float | None:
     return number if number == number and number not in (float("inf"), float("-inf")) else None
 
 
-def _set_if(span: Span, key: str, value: Any) -> None:
+def _set_if(attrs: dict[str, Any], key: str, value: Any) -> None:
     if value is not None:
-        span.set_attribute(key, value)
+        attrs[key] = value
 
 
 def _join_templates(messages: Sequence[tuple[str, str]]) -> str:
