@@ -17,6 +17,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from ragtel import _stats
+from ragtel._guard import report
 from ragtel._version import __version__
 from ragtel.config import TraceConfig
 from ragtel.encode import to_attribute, to_float_list, to_json, to_jsonable, to_text
@@ -570,10 +571,17 @@ class Step:
         monitor = self.recorder.monitor
         if monitor is None or not vectors:
             return
-        if self.embedding_role == EmbeddingRole.DOCUMENT:
-            monitor.observe_context(vectors)
+        try:
+            if self.embedding_role == EmbeddingRole.DOCUMENT:
+                monitor.observe_context(vectors)
+                return
+            distances = monitor.observe_query(vectors[0])
+        except ValueError:  # NaN/inf or a dimension change: not measurable, but counted
+            _stats.add("monitor_vectors_rejected", len(vectors))
             return
-        distances = monitor.observe_query(vectors[0])
+        except Exception as error:  # the span is still recorded in full
+            report("EmbeddingMonitor", error)
+            return
         if distances is None:
             return
         attrs = self._attrs
