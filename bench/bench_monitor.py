@@ -1,0 +1,231 @@
+"""Benchmarks of the embedding monitor and of ``ragtel drift``.
+
+    python bench/bench_monitor.py monitor            # µs per query, dim 1536, 1,000-vector sample
+    python bench/bench_monitor.py drift [--spans N]  # spans/s and peak memory on N spans (1e6)
+    python bench/bench_monitor.py calibrate          # drift/noise ratios behind the auto factor
+
+The drift input is generated under .cache/bench/: RAG traces of 8 spans (chain, query
+embedding, retriever, prompt, LLM, parser, two more chain steps), one in ten with a feedback
+span, plus an indexing run embedding 5,000 documents in batches of 64. Vectors are 64-d to keep
+the file near 1 GB; the reader's cost per vector scales with the dimension.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from ragtel.monitor import EmbeddingMonitor, MonitorConfig  # noqa: E402
+
+CACHE = ROOT / ".cache" / "bench"
+
+
+def bench_monitor(dim: int = 1536, sample: int = 1000, queries: int = 5000) -> None:
+    rng = np.random.default_rng(0)
+    monitor = EmbeddingMonitor(MonitorConfig(sample_size=sample, seed=0))
+    monitor.observe_context(rng.standard_normal((5 * sample, dim)))
+    # Lists of floats: what the integrations hold (vectors from an embedding API).
+    stream = [row.tolist() for row in rng.standard_normal((queries, dim))]
+
+    def noop(vector: list[float]) -> None:
+        return None
+
+    for fn, name in ((noop, "no-op baseline"), (monitor.observe_query, "observe_query")):
+        for v in stream[:200]:  # warm-up; the baseline and the window fill here too
+            fn(v)
+        start = time.perf_counter()
+        for v in stream:
+            fn(v)
+        per = (time.perf_counter() - start) / len(stream) * 1e6
+        print(f"{name:>16}: {per:8.1f} µs/query")
+        if name == "no-op baseline":
+            base = per
+    print(
+        f"added cost: {per - base:.1f} µs/query (dim {dim}, sample {sample}, "
+        f"window {monitor.config.window_size}, baseline {monitor.config.baseline_size})"
+    )
+    ndarray = rng.standard_normal((queries, dim))
+    start = time.perf_counter()
+    for v in ndarray:
+        monitor.observe_query(v)
+    print(
+        f"observe_query with numpy input: "
+        f"{(time.perf_counter() - start) / queries * 1e6:.1f} µs/query"
+    )
+
+
+def _vec(row: np.ndarray) -> str:
+    return ",".join(f'{{"doubleValue":{x:.6f}}}' for x in row)
+
+
+def generate(path: Path, spans: int, dim: int = 64, docs: int = 5000) -> None:
+    """Write ``spans`` spans of RAG traces as OTLP JSON lines (10 traces per line)."""
+    rng = np.random.default_rng(0)
+    centres = rng.standard_normal((8, dim))
+    kv = '{{"key":"{}","value":{{"stringValue":"{}"}}}}'
+    res = '{"resourceSpans":[{"resource":{"attributes":[' + kv.format("service.name", "bench")
+    res += ']},"scopeSpans":[{"scope":{"name":"ragtel"},"spans":['
+    t0 = 1_700_000_000 * 10**9
+    written = 0
+    with open(path, "w") as out:
+        for b in range(0, docs, 64):
+            rows = centres[rng.integers(0, 8, 64)] + rng.standard_normal((64, dim))
+            attrs = [
+                kv.format("openinference.span.kind", "EMBEDDING"),
+                kv.format("ragtel.embedding.role", "document"),
+            ]
+            for i, row in enumerate(rows):
+                attrs.append(
+                    f'{{"key":"embedding.embeddings.{i}.embedding.vector","value":'
+                    f'{{"arrayValue":{{"values":[{_vec(row)}]}}}}}}'
+                )
+                attrs.append(kv.format(f"embedding.embeddings.{i}.embedding.text", f"doc {b + i}"))
+            out.write(
+                res + f'{{"traceId":"{b:032x}","spanId":"{b + 1:016x}","name":"embeddings",'
+                f'"startTimeUnixNano":"{t0}","attributes":[{",".join(attrs)}]}}]}}]}}]}}\n'
+            )
+            written += 1
+        trace = 0
+        while written < spans:
+            parts = []
+            for _ in range(10):
+                trace += 1
+                t = t0 + trace * 10**9
+                tid = f"{trace:032x}"
+                q = centres[rng.integers(0, 8)] + rng.standard_normal(dim)
+                names = [
+                    "RunnableSequence",
+                    "embeddings",
+                    "retrieval",
+                    "prompt",
+                    "chat model",
+                    "parser",
+                    "format_docs",
+                    "RunnablePassthrough",
+                ]
+                kinds = [
+                    "CHAIN",
+                    "EMBEDDING",
+                    "RETRIEVER",
+                    "PROMPT",
+                    "LLM",
+                    "CHAIN",
+                    "CHAIN",
+                    "CHAIN",
+                ]
+                if trace % 10 == 0:
+                    names.append("feedback")
+                    kinds.append("")
+                for s, (name, kind) in enumerate(zip(names, kinds, strict=True)):
+                    attrs = [kv.format("openinference.span.kind", kind)] if kind else []
+                    if kind == "EMBEDDING":
+                        attrs += [
+                            kv.format("ragtel.embedding.role", "query"),
+                            '{"key":"embedding.embeddings.0.embedding.vector","value":'
+                            f'{{"arrayValue":{{"values":[{_vec(q)}]}}}}}}',
+                            kv.format("embedding.embeddings.0.embedding.text", f"question {trace}"),
+                        ]
+                    elif kind == "LLM":
+                        attrs += [
+                            '{"key":"llm.token_count.total","value":{"intValue":"321"}}',
+                            kv.format("llm.model_name", "gpt-4o-mini"),
+                            kv.format("output.value", "An answer of some length " * 8),
+                        ]
+                    elif kind == "RETRIEVER":
+                        attrs += [
+                            kv.format(
+                                f"retrieval.documents.{i}.document.content",
+                                "retrieved passage text " * 10,
+                            )
+                            for i in range(4)
+                        ]
+                    elif name == "feedback":
+                        attrs += [
+                            kv.format("gen_ai.evaluation.name", "user_feedback"),
+                            kv.format("gen_ai.evaluation.score.label", "thumbs_up"),
+                            '{"key":"gen_ai.evaluation.score.value","value":{"doubleValue":1.0}}',
+                        ]
+                    parent = "" if s == 0 else f',"parentSpanId":"{trace:08x}00000000"'
+                    parts.append(
+                        f'{{"traceId":"{tid}","spanId":"{trace:08x}{s:08x}"{parent},'
+                        f'"name":"{name}","kind":1,"startTimeUnixNano":"{t + s}",'
+                        f'"endTimeUnixNano":"{t + s + 1000}",'
+                        f'"attributes":[{",".join(attrs)}]}}'
+                    )
+                    written += 1
+            out.write(res + ",".join(parts) + "]}]}]}\n")
+
+
+def bench_drift(spans: int) -> None:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"spans-{spans}.jsonl"
+    if not path.exists():
+        start = time.perf_counter()
+        generate(path, spans)
+        print(f"generated {path} in {time.perf_counter() - start:.0f} s")
+    print(f"input: {path.stat().st_size / 1e6:.0f} MB")
+    out = CACHE / "report"
+    code = (
+        "import resource, sys, time\n"
+        "from ragtel.monitor.cli import main\n"
+        "t = time.perf_counter()\n"
+        f"rc = main(['drift', {str(path)!r}, '--out', {str(out)!r}, '--no-progress'])\n"
+        "print(f'elapsed {time.perf_counter() - t:.2f}')\n"
+        "print(f'maxrss_kb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}')\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    print(result.stdout.strip())
+    elapsed = float(result.stdout.split("elapsed ")[1].split()[0])
+    rss = int(result.stdout.split("maxrss_kb ")[1].split()[0])
+    print(f"ragtel drift: {spans / elapsed:,.0f} spans/s, peak RSS {rss / 1024:.0f} MiB")
+
+
+def calibrate(seeds: int = 20) -> None:
+    from ragtel.monitor.synthetic import make_stream
+
+    pre, post = [], []
+    for seed in range(seeds):
+        s = make_stream(seed=seed)
+        m = EmbeddingMonitor(MonitorConfig(drift_threshold=None, seed=seed))
+        m.observe_context(s.documents)
+        r = np.array(
+            [
+                np.nan if (d := m.observe_query(q)) is None or d.drift is None else d.drift
+                for q in s.queries
+            ]
+        )
+        assert m.baseline is not None
+        r /= m.baseline.noise_level(m.config.window_size)
+        pre.append(np.nanmax(r[: s.change_at]))
+        post.append(np.nanmax(r[s.change_at : s.change_at + 150]))
+    print(f"drift / noise, no change (max over {seeds} streams): {max(pre):.3f}")
+    print(f"drift / noise, within 150 queries of the change (min): {min(post):.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("what", choices=["monitor", "drift", "calibrate"])
+    parser.add_argument("--spans", type=int, default=1_000_000)
+    args = parser.parse_args()
+    if args.what == "monitor":
+        bench_monitor()
+    elif args.what == "drift":
+        bench_drift(args.spans)
+    else:
+        calibrate()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Streaming accumulation of spans into bounded state for the drift analysis.
+
+Memory is bounded whatever the input size: per-time-bucket sums of query vectors (at most
+``max_buckets`` buckets; when exceeded, buckets double in width and merge pairwise), uniform
+reservoir samples of queries and of context vectors, a running context centroid, and the
+feedback records (one small record per evaluated trace).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ragtel.monitor._spans import Embedding, Feedback, SpanView, embeddings, feedback
+from ragtel.semconv import EmbeddingRole
+
+
+@dataclass(slots=True)
+class Bucket:
+    """Sums of the query vectors whose span started in one time bucket."""
+
+    total: np.ndarray
+    total_sq: float = 0.0
+    count: int = 0
+
+    def merge(self, other: Bucket) -> None:
+        """Fold ``other`` into this bucket."""
+        self.total += other.total
+        self.total_sq += other.total_sq
+        self.count += other.count
+
+
+@dataclass(slots=True)
+class Reservoir:
+    """Uniform sample of at most ``capacity`` embeddings (Vitter's algorithm R)."""
+
+    capacity: int
+    rng: np.random.Generator
+    items: list[Embedding] = field(default_factory=list)
+    seen: int = 0
+
+    def add(self, item: Embedding) -> None:
+        """Offer one embedding to the sample."""
+        self.seen += 1
+        if len(self.items) < self.capacity:
+            self.items.append(item)
+            return
+        slot = int(self.rng.integers(0, self.seen))
+        if slot < self.capacity:
+            self.items[slot] = item
+
+
+class Collector:
+    """Consumes spans one at a time; see the module docstring for what it keeps."""
+
+    def __init__(
+        self,
+        *,
+        service: str | None = None,
+        since_ns: int | None = None,
+        sample_size: int = 10_000,
+        bucket_ns: int = 60 * 1_000_000_000,
+        max_buckets: int = 4096,
+        seed: int = 0,
+    ) -> None:
+        self.service = service
+        self.since_ns = since_ns
+        self.bucket_ns = bucket_ns
+        self.max_buckets = max_buckets
+        rng = np.random.default_rng(seed)
+        self.queries = Reservoir(sample_size, rng)
+        self.documents = Reservoir(sample_size, rng)
+        self.buckets: dict[int, Bucket] = {}
+        self.feedback: dict[str, list[Feedback]] = defaultdict(list)
+        self.dim: int | None = None
+        self.document_sum: np.ndarray | None = None
+        self.spans = 0
+        self.embedding_spans = 0
+        self.skipped_dimension = 0
+
+    def add(self, span: SpanView | None) -> None:
+        """Account for one span (None: a span with nothing to analyse)."""
+        self.spans += 1
+        if span is None:
+            return
+        if self.service and span.service and span.service != self.service:
+            return
+        record = feedback(span)
+        if record is not None:
+            self.feedback[record.trace_id].append(record)
+        found = embeddings(span)
+        if not found:
+            return
+        if self.since_ns is not None and span.start_ns < self.since_ns:
+            return
+        self.embedding_spans += 1
+        for item in found:
+            self._add_embedding(item)
+
+    def _add_embedding(self, item: Embedding) -> None:
+        dim = item.vector.shape[0]
+        if self.dim is None:
+            self.dim = dim
+            self.document_sum = np.zeros(dim)
+        elif dim != self.dim:
+            # A second embedding model in the same data; mixing dimensions is meaningless.
+            self.skipped_dimension += 1
+            return
+        if item.role == EmbeddingRole.DOCUMENT:
+            assert self.document_sum is not None
+            self.document_sum += item.vector
+            self.documents.add(item)
+            return
+        self.queries.add(item)
+        key = item.start_ns // self.bucket_ns
+        bucket = self.buckets.get(key)
+        if bucket is None:
+            bucket = self.buckets[key] = Bucket(np.zeros(dim))
+            if len(self.buckets) > self.max_buckets:
+                self._coarsen()
+                bucket = self.buckets[item.start_ns // self.bucket_ns]
+        bucket.total += item.vector
+        bucket.total_sq += float(item.vector @ item.vector)
+        bucket.count += 1
+
+    def _coarsen(self) -> None:
+        self.bucket_ns *= 2
+        merged: dict[int, Bucket] = {}
+        for key, bucket in self.buckets.items():
+            target = merged.get(key // 2)
+            if target is None:
+                merged[key // 2] = bucket
+            else:
+                target.merge(bucket)
+        self.buckets = merged
+
+    @property
+    def document_count(self) -> int:
+        """Context vectors seen."""
+        return self.documents.seen
+
+    @property
+    def query_count(self) -> int:
+        """Query vectors seen."""
+        return self.queries.seen

@@ -1,0 +1,142 @@
+"""MonitorConfig: the in-process monitor's options, resolved argument > environment > default."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+_log = logging.getLogger("ragtel.monitor")
+
+ENV_WINDOW_SIZE: Final = "RAGTEL_MONITOR_WINDOW_SIZE"
+"""Number of recent queries whose centroid is compared with the baseline."""
+ENV_BASELINE_SIZE: Final = "RAGTEL_MONITOR_BASELINE_SIZE"
+"""Number of first queries that form the baseline when no baseline file exists."""
+ENV_SAMPLE_SIZE: Final = "RAGTEL_MONITOR_SAMPLE_SIZE"
+"""Capacity of the reservoir sample of context vectors."""
+ENV_DRIFT_THRESHOLD: Final = "RAGTEL_MONITOR_DRIFT_THRESHOLD"
+"""A distance, ``auto`` (derived from the baseline's own spread) or ``none`` (report only)."""
+ENV_DRIFT_AUTO_FACTOR: Final = "RAGTEL_MONITOR_DRIFT_AUTO_FACTOR"
+"""Multiple of the no-drift noise level that ``auto`` puts the threshold at."""
+ENV_BASELINE_PATH: Final = "RAGTEL_MONITOR_BASELINE_PATH"
+"""Baseline file: loaded when it exists, written once the first queries have formed one."""
+
+DEFAULT_WINDOW_SIZE: Final = 100
+DEFAULT_BASELINE_SIZE: Final = 500
+DEFAULT_SAMPLE_SIZE: Final = 1000
+# Measured (bench/bench_monitor.py --calibrate; 20 synthetic 384-d streams, window 100, baseline
+# 500): with no change the drift never exceeded 1.18x its expected noise level (the window
+# centroid's noise concentrates tightly in high dimension); after 30% of queries move to an
+# uncovered topic it passed 1.25x within 108 queries in every stream. Drift adds to noise in
+# quadrature, so even a real shift moves this ratio little: the factor sits just above the
+# no-change maximum. Streams with bursty, session-correlated traffic may need a higher one.
+DEFAULT_DRIFT_AUTO_FACTOR: Final = 1.25
+
+AUTO: Final = "auto"
+ThresholdSetting = float | Literal["auto"] | None
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        # A bad variable must not stop the host application: warn and keep the default.
+        _log.warning("ignoring %s=%r: expected a positive integer", name, raw)
+        return default
+    return value
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        _log.warning("ignoring %s=%r: expected a positive number", name, raw)
+        return default
+    return value
+
+
+def parse_threshold(raw: str) -> ThresholdSetting:
+    """Parse a threshold setting: a positive number, ``auto``, or ``none``/``off`` (report only)."""
+    text = raw.strip().lower()
+    if text == AUTO:
+        return AUTO
+    if text in ("none", "off", "false", "0"):
+        return None
+    value = float(text)
+    if not value > 0:
+        raise ValueError(f"drift threshold must be positive, got {raw!r}")
+    return value
+
+
+def _env_threshold() -> ThresholdSetting:
+    raw = os.environ.get(ENV_DRIFT_THRESHOLD)
+    if raw is None or not raw.strip():
+        return AUTO
+    try:
+        return parse_threshold(raw)
+    except ValueError:
+        _log.warning(
+            "ignoring %s=%r: expected a number, 'auto' or 'none'", ENV_DRIFT_THRESHOLD, raw
+        )
+        return AUTO
+
+
+def _env_path() -> str | None:
+    raw = os.environ.get(ENV_BASELINE_PATH)
+    return raw if raw else None
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorConfig:
+    """Options of :class:`~ragtel.monitor.EmbeddingMonitor`.
+
+    A field left out of the constructor takes its ``RAGTEL_MONITOR_*`` environment variable, then
+    the default, so an SRE can tune a deployed app without touching code.
+
+    Attributes:
+        window_size: recent queries whose centroid is compared with the baseline (default 100).
+        baseline_size: first queries that form the baseline (default 500).
+        sample_size: context vectors kept in the reservoir sample (default 1000).
+        drift_threshold: a drift distance, ``"auto"`` (default: ``drift_auto_factor`` times the
+            drift expected from sampling noise alone, computed from the baseline), or ``None``
+            to report drift without ever signalling a crossing.
+        drift_auto_factor: multiple of the noise level used by ``"auto"`` (default 1.25).
+        baseline_path: a baseline file; loaded when it exists, else written once formed.
+        seed: seed of the reservoir sampler, for reproducible tests.
+    """
+
+    window_size: int = field(default_factory=lambda: _env_int(ENV_WINDOW_SIZE, DEFAULT_WINDOW_SIZE))
+    baseline_size: int = field(
+        default_factory=lambda: _env_int(ENV_BASELINE_SIZE, DEFAULT_BASELINE_SIZE)
+    )
+    sample_size: int = field(default_factory=lambda: _env_int(ENV_SAMPLE_SIZE, DEFAULT_SAMPLE_SIZE))
+    drift_threshold: ThresholdSetting = field(default_factory=_env_threshold)
+    drift_auto_factor: float = field(
+        default_factory=lambda: _env_float(ENV_DRIFT_AUTO_FACTOR, DEFAULT_DRIFT_AUTO_FACTOR)
+    )
+    baseline_path: str | None = field(default_factory=_env_path)
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("window_size", "baseline_size", "sample_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        threshold = self.drift_threshold
+        if (threshold is not None and threshold != AUTO) and (
+            not isinstance(threshold, int | float) or not threshold > 0
+        ):
+            raise ValueError(f"drift_threshold must be > 0, 'auto' or None, got {threshold!r}")
+        if not self.drift_auto_factor > 0:
+            raise ValueError(f"drift_auto_factor must be > 0, got {self.drift_auto_factor!r}")

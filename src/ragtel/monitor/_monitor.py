@@ -1,0 +1,216 @@
+"""EmbeddingMonitor: distances of each query to the knowledge base, and query drift."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from opentelemetry import metrics
+
+from ragtel.monitor._baseline import Baseline, load_baseline_file, save_baseline_file
+from ragtel.monitor._config import MonitorConfig
+from ragtel.monitor._drift import DriftTracker
+from ragtel.monitor._metrics import MonitorInstruments
+from ragtel.monitor._reference import ContextReference
+
+_log = logging.getLogger("ragtel.monitor")
+
+VectorBatch = Sequence[Sequence[float]] | np.ndarray
+Vector = Sequence[float] | np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class QueryDistances:
+    """What the monitor measured for one query.
+
+    Attributes:
+        centroid_euclidean: Euclidean distance to the centroid of all context vectors.
+        centroid_cosine: cosine distance (1 - cosine similarity) to that centroid.
+        nearest_euclidean: Euclidean distance to the nearest context vector in the sample.
+        nearest_cosine: cosine distance to the most similar context vector in the sample.
+        drift: distance between the recent query window's centroid and the baseline centroid;
+            None until the baseline exists and the window is full.
+        drift_crossed: True only on the query where drift went above the threshold (again).
+        drift_threshold: the threshold in force (resolved from ``"auto"``), None if none.
+    """
+
+    centroid_euclidean: float
+    centroid_cosine: float
+    nearest_euclidean: float
+    nearest_cosine: float
+    drift: float | None
+    drift_crossed: bool
+    drift_threshold: float | None = None
+
+
+def _as_matrix(vectors: VectorBatch) -> np.ndarray:
+    array = np.asarray(vectors, dtype=np.float64)
+    if array.ndim == 1:
+        array = array.reshape(1, -1) if array.size else array.reshape(0, 0)
+    if array.ndim != 2:
+        raise ValueError(f"expected a 2-D batch of vectors, got shape {array.shape}")
+    if array.size and not np.isfinite(array).all():
+        raise ValueError("embedding vectors contain NaN or infinity")
+    return array
+
+
+class EmbeddingMonitor:
+    """Watches query embeddings against the context (knowledge base) embeddings.
+
+    Feed it what the integrations already have: document vectors at indexing time (or retrieved
+    documents' vectors) through :meth:`observe_context`, each query vector through
+    :meth:`observe_query`. It never calls an embedding model itself.
+
+    Thread-safe. Memory is bounded by ``sample_size + window_size`` vectors; each query costs one
+    product with the sample plus O(dim) work, however many queries came before.
+
+    Raises ``ValueError`` for vectors of the wrong dimension or with non-finite values; callers
+    inside instrumentation catch it so telemetry never breaks the host.
+    """
+
+    def __init__(
+        self,
+        config: MonitorConfig | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
+        self.config = config if config is not None else MonitorConfig()
+        self._lock = threading.Lock()
+        self._rng = np.random.default_rng(self.config.seed)
+        self._dim: int | None = None
+        self._reference: ContextReference | None = None
+        self._tracker: DriftTracker | None = None
+        self._loaded_baseline = self._load_configured_baseline()
+        ref = weakref.ref(self)
+
+        def read_drift() -> float | None:
+            # A weak reference: the global meter must not keep a discarded monitor alive.
+            monitor = ref()
+            return None if monitor is None else monitor.drift
+
+        self._instruments = MonitorInstruments(meter_provider, read_drift)
+
+    def _load_configured_baseline(self) -> Baseline | None:
+        path = self.config.baseline_path
+        if not path or not os.path.exists(path):
+            return None
+        try:
+            return load_baseline_file(path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            _log.warning("ignoring baseline file %s: %s", path, exc)
+            return None
+
+    @property
+    def dim(self) -> int | None:
+        """Embedding dimension, fixed by the first vector observed."""
+        return self._dim
+
+    @property
+    def drift(self) -> float | None:
+        """Latest drift value, None until the baseline exists and the window is full."""
+        tracker = self._tracker
+        return None if tracker is None else tracker.drift
+
+    @property
+    def drift_threshold(self) -> float | None:
+        """Threshold in force (``"auto"`` resolved once the baseline exists), or None."""
+        tracker = self._tracker
+        return None if tracker is None else tracker.threshold
+
+    @property
+    def baseline(self) -> Baseline | None:
+        """The baseline in force, or None while it is still being formed."""
+        tracker = self._tracker
+        return None if tracker is None else tracker.baseline
+
+    @property
+    def context_count(self) -> int:
+        """Number of context vectors observed."""
+        reference = self._reference
+        return 0 if reference is None else reference.seen
+
+    def _ensure_dim(self, dim: int) -> None:
+        # Called with the lock held.
+        if self._dim is None:
+            if dim == 0:
+                raise ValueError("embedding vectors must not be empty")
+            self._dim = dim
+            self._reference = ContextReference(dim, self.config.sample_size, self._rng)
+            baseline = self._loaded_baseline
+            if baseline is not None and baseline.dim != dim:
+                _log.warning("baseline file has dimension %d, vectors have %d: ignoring it",
+                             baseline.dim, dim)  # fmt: skip
+                baseline = self._loaded_baseline = None
+            self._tracker = DriftTracker(
+                dim,
+                window_size=self.config.window_size,
+                baseline_size=self.config.baseline_size,
+                threshold=self.config.drift_threshold,
+                auto_factor=self.config.drift_auto_factor,
+                baseline=baseline,
+            )
+        elif dim != self._dim:
+            raise ValueError(f"vector dimension {dim} differs from the monitor's {self._dim}")
+
+    def observe_context(self, vectors: VectorBatch) -> None:
+        """Add context vectors: documents embedded at indexing time, or retrieved documents'."""
+        batch = _as_matrix(vectors)
+        if batch.shape[0] == 0:
+            return
+        with self._lock:
+            self._ensure_dim(batch.shape[1])
+            assert self._reference is not None
+            self._reference.add(batch)
+
+    def observe_query(self, vector: Vector) -> QueryDistances | None:
+        """Measure one query vector; None while no context vector is known yet.
+
+        The query always counts towards the baseline and the drift window, even before context
+        arrives, so drift does not depend on the order in which an app indexes and serves.
+        """
+        batch = _as_matrix(vector)
+        if batch.shape[0] != 1:
+            raise ValueError("observe_query takes one vector")
+        query = batch[0]
+        with self._lock:
+            self._ensure_dim(query.shape[0])
+            assert self._reference is not None and self._tracker is not None
+            context = self._reference.distances(query)
+            update = self._tracker.update(query)
+            threshold = self._tracker.threshold
+            new_baseline = self._tracker.baseline if update.baseline_completed else None
+        if update.crossed:
+            self._instruments.crossed()
+        if new_baseline is not None and self.config.baseline_path:
+            self._save_quietly(new_baseline, self.config.baseline_path)
+        if context is None:
+            return None
+        self._instruments.record(context)
+        return QueryDistances(
+            centroid_euclidean=context.centroid_euclidean,
+            centroid_cosine=context.centroid_cosine,
+            nearest_euclidean=context.nearest_euclidean,
+            nearest_cosine=context.nearest_cosine,
+            drift=update.drift,
+            drift_crossed=update.crossed,
+            drift_threshold=threshold,
+        )
+
+    @staticmethod
+    def _save_quietly(baseline: Baseline, path: str) -> None:
+        try:
+            save_baseline_file(baseline, path)
+        except OSError as exc:
+            _log.warning("could not save the monitor baseline to %s: %s", path, exc)
+
+    def save_baseline(self, path: str | os.PathLike[str]) -> None:
+        """Save the current baseline, to be reused with ``MonitorConfig(baseline_path=...)``
+        or ``ragtel drift --baseline``. Raises RuntimeError while no baseline exists yet."""
+        baseline = self.baseline
+        if baseline is None:
+            raise RuntimeError("no baseline yet: fewer than baseline_size queries observed")
+        save_baseline_file(baseline, path)

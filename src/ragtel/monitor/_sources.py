@@ -1,0 +1,224 @@
+"""Where spans come from: an OTLP JSON-lines file, Jaeger's query API, or Phoenix's REST API.
+
+Each source streams :class:`~ragtel.monitor._spans.SpanView` (or None for a span with nothing to
+analyse) one request, page or line at a time, so memory does not grow with the input size.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import IO, Any, Protocol
+
+from ragtel.monitor._spans import SpanView, otlp_spans, phoenix_span
+
+JAEGER_SCHEME = "jaeger+"
+PHOENIX_SCHEME = "phoenix+"
+HTTP_TIMEOUT = 60.0
+
+
+class SourceError(Exception):
+    """The source cannot be read (missing file, unreachable backend, bad answer)."""
+
+
+class Progress:
+    """A one-line progress bar on stderr, redrawn at most five times a second."""
+
+    def __init__(self, enabled: bool, total: float | None = None, unit: str = "") -> None:
+        self.enabled = enabled
+        self.total = total
+        self.unit = unit
+        self._last = 0.0
+        self._start = time.monotonic()
+
+    def update(self, done: float, spans: int, force: bool = False) -> None:
+        """Redraw with ``done`` units of ``total`` and ``spans`` spans read."""
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.2:
+            return
+        self._last = now
+        rate = spans / max(now - self._start, 1e-9)
+        if self.total:
+            share = min(done / self.total, 1.0)
+            bar = "#" * int(share * 30)
+            sys.stderr.write(f"\r[{bar:<30}] {share:6.1%} {spans:>12,} spans {rate:>10,.0f}/s")
+        else:
+            sys.stderr.write(f"\r{done:,.0f} {self.unit} {spans:>12,} spans {rate:>10,.0f}/s")
+        sys.stderr.flush()
+
+    def close(self, spans: int) -> None:
+        """Final redraw and newline."""
+        if self.enabled:
+            self.update(self.total or 0, spans, force=True)
+            sys.stderr.write("\n")
+
+
+class SpanSource(Protocol):
+    """Anything that yields spans."""
+
+    def spans(self, progress: Progress) -> Iterator[SpanView | None]:
+        """Stream spans, advancing ``progress``."""
+        ...
+
+
+def _rfc3339_nano(ns: int) -> str:
+    seconds, rest = divmod(ns, 1_000_000_000)
+    stamp = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{stamp}.{rest:09d}Z"
+
+
+def _get_json(url: str) -> tuple[int, Any]:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise SourceError(f"GET {url}: {exc}") from exc
+
+
+class FileSource:
+    """OTLP JSON lines (``.jsonl`` or ``.jsonl.gz``): one ExportTraceServiceRequest per line."""
+
+    def __init__(self, path: str) -> None:
+        if not os.path.exists(path):
+            raise SourceError(f"no such file: {path}")
+        self.path = path
+
+    def spans(self, progress: Progress) -> Iterator[SpanView | None]:
+        """Stream the file's spans; malformed lines are counted and skipped, not fatal."""
+        progress.total = float(os.path.getsize(self.path))
+        with open(self.path, "rb") as raw:
+            # Decompress over the raw file so raw.tell() measures progress in file bytes.
+            handle: IO[bytes] = gzip.GzipFile(fileobj=raw) if self.path.endswith(".gz") else raw
+            count = 0
+            self.bad_lines = 0
+            for line in handle:
+                if not line.strip():
+                    continue
+                try:
+                    request = json.loads(line)
+                except ValueError:
+                    self.bad_lines += 1
+                    continue
+                for span in otlp_spans(request):
+                    count += 1
+                    yield span
+                progress.update(raw.tell(), count)
+
+
+class JaegerSource:
+    """Jaeger's ``/api/v3/traces`` (OTLP JSON shaped), queried in time slices."""
+
+    def __init__(
+        self,
+        base: str,
+        service: str | None,
+        since_ns: int,
+        until_ns: int,
+        slice_ns: int = 15 * 60 * 1_000_000_000,
+        max_traces: int = 5000,
+    ) -> None:
+        if not service:
+            raise SourceError("a Jaeger source needs --service (Jaeger queries by service)")
+        self.base = base.rstrip("/")
+        self.service = service
+        self.since_ns = since_ns
+        self.until_ns = until_ns
+        self.slice_ns = slice_ns
+        self.max_traces = max_traces
+        self.truncated_slices = 0
+
+    def spans(self, progress: Progress) -> Iterator[SpanView | None]:
+        """Stream the spans of each time slice in turn."""
+        progress.total = float(max(self.until_ns - self.since_ns, 1))
+        count = 0
+        start = self.since_ns
+        while start < self.until_ns:
+            end = min(start + self.slice_ns, self.until_ns)
+            params = {
+                "query.service_name": self.service,
+                "query.start_time_min": _rfc3339_nano(start),
+                "query.start_time_max": _rfc3339_nano(end),
+                "query.num_traces": str(self.max_traces),
+            }
+            url = f"{self.base}/api/v3/traces?{urllib.parse.urlencode(params)}"
+            status, body = _get_json(url)
+            if status == 200 and isinstance(body, dict):
+                result = body.get("result") or body
+                traces = {
+                    span.get("traceId")
+                    for rs in result.get("resourceSpans") or []
+                    for ss in rs.get("scopeSpans") or []
+                    for span in ss.get("spans") or []
+                }
+                if len(traces) >= self.max_traces:
+                    # The slice hit Jaeger's cap: some traces of it were not returned.
+                    self.truncated_slices += 1
+                for span in otlp_spans(result):
+                    count += 1
+                    yield span
+            elif status != 404:  # 404 is Jaeger's "no traces found"
+                raise SourceError(f"GET {url} -> HTTP {status}")
+            progress.update(end - self.since_ns, count)
+            start = end
+
+
+class PhoenixSource:
+    """Phoenix's ``GET /v1/projects/{project}/spans``, following ``next_cursor``."""
+
+    def __init__(self, base: str, project: str | None, since_ns: int | None,
+                 page_size: int = 1000) -> None:  # fmt: skip
+        self.base = base.rstrip("/")
+        self.project = project or "default"
+        self.since_ns = since_ns
+        self.page_size = page_size
+
+    def spans(self, progress: Progress) -> Iterator[SpanView | None]:
+        """Stream the project's spans page by page."""
+        progress.unit = "pages"
+        base = f"{self.base}/v1/projects/{urllib.parse.quote(self.project, safe='')}/spans"
+        cursor: str | None = None
+        pages = count = 0
+        while True:
+            params = {"limit": str(self.page_size)}
+            if cursor:
+                params["cursor"] = cursor
+            if self.since_ns is not None:
+                params["start_time"] = _rfc3339_nano(self.since_ns)
+            url = f"{base}?{urllib.parse.urlencode(params)}"
+            status, body = _get_json(url)
+            if status == 404:
+                raise SourceError(f"Phoenix has no project {self.project!r}")
+            if status != 200 or not isinstance(body, dict):
+                raise SourceError(f"GET {url} -> HTTP {status}")
+            for item in body.get("data") or []:
+                count += 1
+                yield phoenix_span(item, self.project)
+            pages += 1
+            progress.update(pages, count)
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return
+
+
+def open_source(spec: str, service: str | None, since_ns: int | None) -> SpanSource:
+    """Pick the source for ``spec``: a file path, ``jaeger+http://...`` or ``phoenix+http://...``."""
+    if spec.startswith(JAEGER_SCHEME):
+        until = time.time_ns() + 60 * 1_000_000_000
+        start = since_ns if since_ns is not None else until - 7 * 24 * 3600 * 1_000_000_000
+        return JaegerSource(spec[len(JAEGER_SCHEME) :], service, start, until)
+    if spec.startswith(PHOENIX_SCHEME):
+        return PhoenixSource(spec[len(PHOENIX_SCHEME) :], service, since_ns)
+    return FileSource(spec)

@@ -1,0 +1,315 @@
+"""Offline drift analysis: windows, drift against a reference, distances, knowledge gaps.
+
+Input is a :class:`~ragtel.monitor._collect.Collector` filled from any span source; output is a
+:class:`DriftAnalysis` that the report writer and ``summary.json`` render. numpy only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ragtel.monitor._baseline import Baseline
+from ragtel.monitor._collect import Bucket, Collector
+from ragtel.monitor._config import DEFAULT_DRIFT_AUTO_FACTOR
+from ragtel.monitor._spans import Embedding, Feedback
+from ragtel.monitor.gaps import GapAnalysis, GapParams, find_gaps
+
+NS = 1_000_000_000
+# Window widths offered when none is given: round numbers a person reads at a glance.
+NICE_WINDOWS_S = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400)
+TARGET_WINDOWS = 20
+# A window with fewer queries than this has a centroid too noisy to call drift on.
+MIN_WINDOW_QUERIES = 10
+# Labels counted as negative feedback (lower-cased); scores are reported as a mean instead,
+# since their scale (0..1, 1..5, -1..1) is the application's choice.
+NEGATIVE_LABELS = frozenset({
+    "negative", "thumbs_down", "thumbs-down", "thumbsdown", "bad", "incorrect", "wrong",
+    "unhelpful", "not_helpful", "irrelevant", "hallucination", "no", "down", "fail", "👎",
+})  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class WindowStats:
+    """One time window of queries."""
+
+    start_ns: int
+    end_ns: int
+    queries: int
+    drift: float | None
+    threshold: float | None
+    nearest_cosine: tuple[float, float, float] | None  # p10, median, p90 of sampled queries
+    centroid_distance: tuple[float, float, float] | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackSummary:
+    """Feedback on the traces of a group of queries."""
+
+    count: int
+    mean_score: float | None
+    negative: int
+    labels: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class GapReport:
+    """A knowledge gap as reported."""
+
+    rank: int
+    query_share: float
+    queries: int
+    documents: int
+    coverage: float
+    members: list[Embedding] = field(repr=False)
+    feedback: FeedbackSummary | None = None
+
+    def labels(self, limit: int | None = None) -> list[str]:
+        """Texts of its queries, or trace ids when content was not captured."""
+        chosen = self.members if limit is None else self.members[:limit]
+        return [m.text if m.text is not None else f"trace {m.trace_id}" for m in chosen]
+
+
+@dataclass(frozen=True, slots=True)
+class DriftAnalysis:
+    """Everything the report shows."""
+
+    windows: list[WindowStats]
+    window_ns: int
+    reference: str
+    threshold: float | None
+    threshold_source: str
+    crossed: bool
+    gaps: list[GapReport]
+    gap_analysis: GapAnalysis | None = field(repr=False)
+    sampled_queries: list[Embedding] = field(repr=False)
+    sampled_documents: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    feedback_overall: FeedbackSummary | None = None
+
+    @property
+    def max_drift(self) -> float | None:
+        """Largest drift of any window."""
+        values = [w.drift for w in self.windows if w.drift is not None]
+        return max(values) if values else None
+
+
+def choose_window_ns(buckets: dict[int, Bucket], bucket_ns: int) -> int:
+    """A round window width giving about ``TARGET_WINDOWS`` windows over the data's span."""
+    if not buckets:
+        return bucket_ns
+    span = (max(buckets) - min(buckets) + 1) * bucket_ns
+    for seconds in NICE_WINDOWS_S:
+        width = seconds * NS
+        if width >= bucket_ns and span / width <= TARGET_WINDOWS:
+            return width
+    return max(NICE_WINDOWS_S[-1] * NS, bucket_ns)
+
+
+def _windows(
+    buckets: dict[int, Bucket], bucket_ns: int, window_ns: int
+) -> list[tuple[int, Bucket]]:
+    # Windows are unions of whole buckets; a window narrower than a bucket is widened to it.
+    width = max(window_ns, bucket_ns)
+    out: dict[int, Bucket] = {}
+    for key, bucket in buckets.items():
+        start = (key * bucket_ns) // width * width
+        target = out.get(start)
+        if target is None:
+            out[start] = Bucket(bucket.total.copy(), bucket.total_sq, bucket.count)
+        else:
+            target.merge(bucket)
+    return sorted(out.items())
+
+
+def summarize_feedback(records: list[Feedback]) -> FeedbackSummary | None:
+    """Count, mean score, negative labels and label histogram of ``records``."""
+    if not records:
+        return None
+    scores = [r.score for r in records if r.score is not None]
+    labels: dict[str, int] = {}
+    negative = 0
+    for r in records:
+        if r.label is not None:
+            labels[r.label] = labels.get(r.label, 0) + 1
+            if r.label.strip().lower() in NEGATIVE_LABELS:
+                negative += 1
+    return FeedbackSummary(
+        count=len(records),
+        mean_score=float(np.mean(scores)) if scores else None,
+        negative=negative,
+        labels=labels,
+    )
+
+
+def _quantiles(values: np.ndarray) -> tuple[float, float, float] | None:
+    if len(values) == 0:
+        return None
+    p10, p50, p90 = np.quantile(values, [0.1, 0.5, 0.9])
+    return float(p10), float(p50), float(p90)
+
+
+def analyze(
+    collector: Collector,
+    *,
+    window_ns: int | None = None,
+    reference_windows: int = 1,
+    baseline: Baseline | None = None,
+    threshold: float | None = None,
+    auto_factor: float = DEFAULT_DRIFT_AUTO_FACTOR,
+    gap_params: GapParams | None = None,
+) -> DriftAnalysis:
+    """Analyse what ``collector`` gathered.
+
+    Drift of each window is the Euclidean distance between its query centroid and the
+    reference centroid: ``baseline`` when given (a file saved by the in-process monitor), else
+    the first ``reference_windows`` windows. ``threshold`` None means auto: ``auto_factor``
+    times the drift that sampling noise alone gives a window of that many queries.
+    """
+    width = window_ns or choose_window_ns(collector.buckets, collector.bucket_ns)
+    width = max(width, collector.bucket_ns)
+    windows = _windows(collector.buckets, collector.bucket_ns, width)
+    if baseline is not None:
+        reference, reference_text = baseline, f"baseline file ({baseline.count} queries)"
+    elif windows:
+        chosen = windows[: max(reference_windows, 1)]
+        total = sum((b.total for _, b in chosen), np.zeros_like(chosen[0][1].total))
+        count = sum(b.count for _, b in chosen)
+        reference = Baseline.from_sums(total, sum(b.total_sq for _, b in chosen), count)
+        reference_text = f"first {len(chosen)} window(s) ({count} queries)"
+    else:
+        reference, reference_text = None, "none (no query embeddings)"
+
+    sampled = collector.queries.items
+    documents = collector.documents.items
+    nearest, centroid_dist, sample_times = _sample_distances(collector, sampled, documents)
+
+    stats: list[WindowStats] = []
+    crossed = False
+    for start, bucket in windows:
+        drift = limit = None
+        usable = reference is not None and bucket.count >= MIN_WINDOW_QUERIES
+        if usable and reference is not None and reference.dim == bucket.total.shape[0]:
+            drift = float(np.linalg.norm(bucket.total / bucket.count - reference.centroid))
+            limit = (
+                threshold
+                if threshold is not None
+                else (auto_factor * reference.noise_level(bucket.count))
+            )
+            crossed = crossed or drift > limit
+        in_window = (sample_times >= start) & (sample_times < start + width)
+        stats.append(WindowStats(
+            start_ns=start, end_ns=start + width, queries=bucket.count, drift=drift,
+            threshold=limit,
+            nearest_cosine=_quantiles(nearest[in_window]) if len(nearest) else None,
+            centroid_distance=_quantiles(centroid_dist[in_window]) if len(centroid_dist) else None,
+        ))  # fmt: skip
+
+    gaps: list[GapReport] = []
+    gap_analysis = None
+    if len(sampled) >= 3 and documents:
+        q = np.array([e.vector for e in sampled])
+        d = np.array([e.vector for e in documents])
+        gap_analysis = find_gaps(q, d, gap_params)
+        for rank, cluster in enumerate(gap_analysis.clusters, start=1):
+            members = [sampled[i] for i in cluster.queries]
+            records = [f for m in members for f in collector.feedback.get(m.trace_id, [])]
+            gaps.append(GapReport(
+                rank=rank, query_share=cluster.query_share, queries=len(members),
+                documents=cluster.documents, coverage=cluster.coverage, members=members,
+                feedback=summarize_feedback(records),
+            ))  # fmt: skip
+
+    all_feedback = [f for records in collector.feedback.values() for f in records]
+    return DriftAnalysis(
+        windows=stats,
+        window_ns=width,
+        reference=reference_text,
+        threshold=threshold,
+        threshold_source="given" if threshold is not None else f"auto ({auto_factor:g} x noise)",
+        crossed=crossed,
+        gaps=gaps,
+        gap_analysis=gap_analysis,
+        sampled_queries=sampled,
+        sampled_documents=len(documents),
+        counts={
+            "spans": collector.spans,
+            "embedding_spans": collector.embedding_spans,
+            "queries": collector.query_count,
+            "documents": collector.document_count,
+            "sampled_queries": len(sampled),
+            "sampled_documents": len(documents),
+            "feedback": len(all_feedback),
+            "skipped_other_dimension": collector.skipped_dimension,
+        },
+        feedback_overall=summarize_feedback(all_feedback),
+    )
+
+
+def _sample_distances(
+    collector: Collector, sampled: list[Embedding], documents: list[Embedding]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per sampled query: cosine distance to the nearest sampled context vector, Euclidean
+    distance to the context centroid, and start time."""
+    times = np.array([e.start_ns for e in sampled], dtype=np.int64)
+    if not sampled or not documents or collector.document_sum is None:
+        empty = np.zeros(0)
+        return empty, empty, times
+    q = np.array([e.vector for e in sampled], dtype=np.float32)
+    d = np.array([e.vector for e in documents], dtype=np.float32)
+    qn = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
+    dn = d / np.maximum(np.linalg.norm(d, axis=1, keepdims=True), 1e-12)
+    nearest = np.empty(len(q), dtype=np.float64)
+    for start in range(0, len(q), 2048):
+        nearest[start : start + 2048] = 1.0 - (qn[start : start + 2048] @ dn.T).max(axis=1)
+    centroid = collector.document_sum / collector.document_count
+    centroid_dist = np.linalg.norm(q - centroid.astype(np.float32), axis=1).astype(np.float64)
+    return nearest, centroid_dist, times
+
+
+def summary_json(analysis: DriftAnalysis, example_limit: int | None = None) -> dict[str, Any]:
+    """The ``summary.json`` document."""
+
+    def feedback_json(f: FeedbackSummary | None) -> dict[str, Any] | None:
+        if f is None:
+            return None
+        return {"count": f.count, "mean_score": f.mean_score, "negative": f.negative,
+                "labels": f.labels}  # fmt: skip
+
+    return {
+        "counts": analysis.counts,
+        "window_seconds": analysis.window_ns / NS,
+        "reference": analysis.reference,
+        "threshold": analysis.threshold,
+        "threshold_source": analysis.threshold_source,
+        "max_drift": analysis.max_drift,
+        "crossed": analysis.crossed,
+        "windows": [
+            {
+                "start_unix_nano": str(w.start_ns),
+                "end_unix_nano": str(w.end_ns),
+                "queries": w.queries,
+                "drift": w.drift,
+                "threshold": w.threshold,
+                "nearest_cosine_distance_p10_p50_p90": w.nearest_cosine,
+                "centroid_distance_p10_p50_p90": w.centroid_distance,
+            }
+            for w in analysis.windows
+        ],
+        "gaps": [
+            {
+                "rank": g.rank,
+                "query_share": g.query_share,
+                "queries": g.queries,
+                "documents": g.documents,
+                "coverage": g.coverage,
+                "feedback": feedback_json(g.feedback),
+                "trace_ids": [m.trace_id for m in g.members],
+                "queries_text": g.labels(example_limit),
+            }
+            for g in analysis.gaps
+        ],
+        "feedback": feedback_json(analysis.feedback_overall),
+    }
