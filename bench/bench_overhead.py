@@ -12,7 +12,7 @@ All variants export through a BatchSpanProcessor into an exporter that drops the
 figures are the cost paid inside the user's request. Chain: retriever (k=4) | format ->
 ChatPromptTemplate -> fake chat model -> StrOutputParser.
 
-    python bench/bench_overhead.py [--invokes 2000] [--rounds 5] [--json bench/results/overhead.json]
+    python bench/bench_overhead.py [--invokes 2000] [--rounds 5] [--json FILE]
 """
 
 from __future__ import annotations
@@ -146,7 +146,9 @@ def main() -> int:
         for variant in VARIANTS:
             proc = subprocess.run(
                 [sys.executable, __file__, "--variant", variant, "--invokes", str(args.invokes)],
-                capture_output=True, text=True, check=False,
+                capture_output=True,
+                text=True,
+                check=False,
             )
             if proc.returncode != 0:
                 last = (proc.stderr.strip().splitlines() or ["?"])[-1]
@@ -159,15 +161,22 @@ def main() -> int:
     medians: dict[str, float] = {}
     for variant in variants_run:
         medians[variant] = statistics.median(rounds[variant])
-        print(f"{variant:14s} {medians[variant]:8.0f} µs/invoke  (rounds: "
-              + ", ".join(f"{r:.0f}" for r in rounds[variant]) + ")")
+        print(
+            f"{variant:14s} {medians[variant]:8.0f} µs/invoke  (rounds: "
+            + ", ".join(f"{r:.0f}" for r in rounds[variant])
+            + ")"
+        )
     base = medians["none"]
     added = {k: v - base for k, v in medians.items() if k != "none"}
     print()
     for variant, extra in added.items():
         print(f"{variant:14s} adds {extra:7.0f} µs/invoke")
-    summary: dict = {"per_invoke_cpu_us": medians, "added_cpu_us": added,
-                     "invokes": args.invokes, "rounds": args.rounds}
+    summary: dict = {
+        "per_invoke_cpu_us": medians,
+        "added_cpu_us": added,
+        "invokes": args.invokes,
+        "rounds": args.rounds,
+    }
     if "ragtel" in added and "floor" in added:
         summary["ragtel_vs_floor"] = added["ragtel"] / added["floor"]
         print(f"\nragtel / floor        = {summary['ragtel_vs_floor']:.2f}  (target <= 1.6)")

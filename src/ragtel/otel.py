@@ -27,6 +27,7 @@ _log = logging.getLogger("ragtel")
 PROTOCOLS: Final = ("grpc", "http/protobuf")
 _GRPC_MAX_BYTES: Final = 3 << 20  # the Collector's gRPC receiver refuses messages over 4 MiB
 _HTTP_MAX_BYTES: Final = 16 << 20  # ... and HTTP bodies over 20 MiB
+PROJECT_NAME: Final = "openinference.project.name"
 _DEFAULT_ENDPOINTS: Final = {
     "grpc": "http://localhost:4317",
     "http/protobuf": "http://localhost:4318",
@@ -75,7 +76,7 @@ def configure(
             if _State.provider is not None and _State.provider in _State.owned:
                 _State.provider.shutdown()
             provider = TracerProvider(
-                resource=_resource(service_name), span_limits=span_limits_for(config)
+                resource=_resource(service_name, config), span_limits=span_limits_for(config)
             )
             provider.add_span_processor(CountingBatchSpanProcessor(span_exporter))
             _State.owned.add(provider)
@@ -203,7 +204,7 @@ def _port(endpoint: str) -> int | None:
         raise ValueError(f"OTLP endpoint {endpoint!r} has an invalid port") from None
 
 
-def _resource(service_name: str | None) -> Resource:
+def _resource(service_name: str | None, config: TraceConfig | None = None) -> Resource:
     # Resource.create reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME itself.
     attributes: dict[str, Any] = {}
     if service_name:
@@ -212,7 +213,13 @@ def _resource(service_name: str | None) -> Resource:
         "OTEL_RESOURCE_ATTRIBUTES", ""
     ):
         attributes[SERVICE_NAME] = "ragtel-app"
-    return Resource.create(attributes)
+    resource = Resource.create(attributes)
+    if config is not None and config.openinference and PROJECT_NAME not in resource.attributes:
+        # Phoenix files spans by this attribute ("default" without it): one project per service.
+        resource = resource.merge(
+            Resource({PROJECT_NAME: str(resource.attributes.get(SERVICE_NAME, "default"))})
+        )
+    return resource
 
 
 def _register_shutdown(provider: TracerProvider) -> None:

@@ -37,6 +37,12 @@ from ragtel.semconv import (
 from ragtel.semconv import SpanKind as OIKind
 from ragtel.session import current_session
 
+_TEXT = "text/plain"
+_JSON = "application/json"
+_MIME_KEYS = {
+    OpenInference.INPUT_VALUE: OpenInference.INPUT_MIME_TYPE,
+    OpenInference.OUTPUT_VALUE: OpenInference.OUTPUT_MIME_TYPE,
+}
 _DEFAULT_ATTRIBUTE_LIMIT = 128
 _RESERVED_ATTRIBUTES = 12  # markers and counts written at the end of any span
 _BYTES_PER_FLOAT = 11  # one double in an OTLP array, with its tag and framing
@@ -52,7 +58,7 @@ _OI_ROLE = OpenInference.MESSAGE_ROLE
 _OI_CONTENT = OpenInference.MESSAGE_CONTENT
 
 # LangChain tags runs with these; they describe the framework, not the user's request.
-_FRAMEWORK_METADATA_PREFIXES = ("ls_", "langgraph_", "checkpoint_")
+_FRAMEWORK_METADATA_PREFIXES = ("ls_", "lc_", "langgraph_", "checkpoint_")
 
 
 class Recorder:
@@ -355,9 +361,12 @@ class Step:
     def add_io(self, key: str, value: Any, *, genai_key: str | None = None) -> None:
         if value is None or not self.recorder._content:
             return
-        text = self.text(to_text(value))
-        if self.recorder._oi:
-            self.put(key, text)
+        raw = to_text(value)
+        text = self.text(raw)
+        if self.recorder._oi and self.put(key, text):
+            # Phoenix renders JSON as a tree and text as text; without this it guesses.
+            mime = _TEXT if raw is value or not raw.startswith(("{", "[")) else _JSON
+            self.put(_MIME_KEYS[key], mime)
         if genai_key and self.recorder._genai:
             self.put(genai_key, text)
 

@@ -111,4 +111,5 @@ def test_resource_attributes_from_environment(monkeypatch: pytest.MonkeyPatch) -
     attrs = provider.resource.attributes  # type: ignore[attr-defined]
     assert attrs["service.name"] == "from-env"
     assert attrs["deployment.environment"] == "staging" and attrs["team"] == "search"
+    assert attrs["openinference.project.name"] == "from-env"  # Phoenix's project
     json.dumps(dict(attrs))
