@@ -64,11 +64,28 @@ def to_jsonable(value: Any, depth: int = 0) -> Any:
         return f"<unrepresentable {type(value).__name__}>"
 
 
+def _json_default(value: Any) -> Any:
+    """json.dumps' hook for what it cannot encode itself: one pass over the common cases."""
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):  # pydantic models: LangChain documents and messages, LlamaIndex nodes
+        return dump()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    tolist = getattr(value, "tolist", None)
+    if tolist is not None and type(value).__module__.startswith("numpy"):
+        return tolist()
+    return f"<{type(value).__name__}>"
+
+
 def to_json(value: Any) -> str:
     """Compact JSON of ``value`` (see ``to_jsonable``); never raises."""
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError, RecursionError):
+        return json.dumps(
+            value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default
+        )
+    except Exception:  # NaN, cycles, depth, a hostile model_dump: the careful slow path
         return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"))
 
 

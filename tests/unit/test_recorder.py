@@ -183,3 +183,24 @@ def test_redaction_applies_to_every_text(capture: bool) -> None:
     assert b"invoice" not in payload
     assert b"sk-abcdefghijklmnopqrstuvwxyz" not in payload
     assert (b"[X]" in payload) is capture
+
+
+def test_direct_attribute_write_matches_the_public_path() -> None:
+    from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+
+    from ragtel.recorder import write_attributes
+
+    attrs = {"s": "text", "i": 3, "f": 0.5, "b": False, "v": [0.25, 1.0], "t": ["a", "b"]}
+    tracer = TracerProvider().get_tracer("t")
+    fast, slow = tracer.start_span("fast"), tracer.start_span("slow")
+    write_attributes(fast, dict(attrs))
+    slow.set_attributes(attrs)
+    assert dict(fast.attributes) == dict(slow.attributes)
+    assert fast.attributes["v"] == (0.25, 1.0)
+    fast.end()
+    write_attributes(fast, {"late": 1})  # like the SDK, nothing is written on an ended span
+    assert "late" not in fast.attributes
+    limited = TracerProvider(span_limits=SpanLimits(max_attribute_length=4)).get_tracer("t")
+    span = limited.start_span("limited")
+    write_attributes(span, {"s": "truncate me"})  # a value-length limit takes the SDK path
+    assert span.attributes["s"] == "trun"

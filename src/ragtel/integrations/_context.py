@@ -28,7 +28,10 @@ except ImportError:  # pragma: no cover - older or future API layouts
 
 
 class Attachments:
-    """Per-handler bookkeeping of spans attached as current, keyed by span id."""
+    """Per-handler bookkeeping of spans attached as current, keyed by ``id(span)``.
+
+    An entry lives only while its span is attached, which keeps the span alive: ids are not reused.
+    """
 
     def __init__(self) -> None:
         self._attached: dict[int, tuple[Step, Token[Any], int]] = {}
@@ -51,7 +54,7 @@ class Attachments:
         """After ``step`` ended: detach it and every ended step that becomes current again."""
         if not self._attached:
             return
-        entry = self._attached.get(step.span.get_span_context().span_id)
+        entry = self._attached.get(id(step.span))
         if entry is None:
             return
         thread = threading.get_ident()
@@ -61,9 +64,9 @@ class Attachments:
                 return
             if trace.get_current_span() is not ended_step.span:
                 return  # a later sibling is on top; it unwinds this one when it ends
-            del self._attached[ended_step.span.get_span_context().span_id]
+            del self._attached[id(ended_step.span)]
             try:
                 _RUNTIME.detach(token)  # type: ignore[union-attr]
             except (ValueError, RuntimeError):
                 return
-            entry = self._attached.get(trace.get_current_span().get_span_context().span_id)
+            entry = self._attached.get(id(trace.get_current_span()))
