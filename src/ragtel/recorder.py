@@ -527,9 +527,14 @@ class Step:
         finish_reasons: Sequence[str] = (),
         response_model: str | None = None,
         response_id: str | None = None,
+        abandoned: str | None = None,
     ) -> None:
+        """End an LLM step; ``abandoned`` says why a stream stopped before its last chunk."""
         rec = self.recorder
         span = self._attrs
+        if abandoned is not None:
+            span[Ragtel.STREAM_ABANDONED] = abandoned
+            _stats.add("streams_abandoned")
         if usage:
             if rec._oi:
                 _set_if(span, OpenInference.LLM_TOKEN_COUNT_PROMPT, usage.input_tokens)

@@ -139,6 +139,8 @@ class Ragtel:
     TEXT_TRUNCATED_COUNT: Final = "ragtel.text.truncated_count"
     CONTENT_CAPTURED: Final = "ragtel.content.captured"
     SPAN_BYTES_TRUNCATED: Final = "ragtel.span.bytes_truncated"
+    STREAM_ABANDONED: Final = "ragtel.llm.stream.abandoned"
+    """Why a streamed answer ended early: ``closed`` by the consumer or garbage ``collected``."""
     PROMPT_MESSAGES_COUNT: Final = "ragtel.prompt.messages.count"
     PROMPT_VARIABLE_NAMES: Final = "ragtel.prompt.variable_names"
     RUN_ID: Final = "ragtel.run_id"

@@ -577,11 +577,17 @@ class _Tracker:
         if op is None:
             return
         if isinstance(event.exception, GeneratorExit):  # the consumer closed the stream early
-            self._end_generation(op, op.last)
+            self._end_generation(op, op.last, abandoned="closed")
         else:
             self._end_generation(op, None, event.exception)
 
-    def _end_generation(self, op: _Open, response: Any, error: BaseException | None = None) -> None:
+    def _end_generation(
+        self,
+        op: _Open,
+        response: Any,
+        error: BaseException | None = None,
+        abandoned: str | None = None,
+    ) -> None:
         if op.finalizer is not None:
             op.finalizer.detach()
             op.finalizer = None
@@ -602,6 +608,7 @@ class _Tracker:
                 finish_reasons=finish,
                 response_model=response_model,
                 response_id=response_id,
+                abandoned=abandoned,
             )
             output = outputs[-1].content if outputs else None
         self._release(op.parent, output, error)
@@ -624,7 +631,7 @@ class _Tracker:
         op = self.generations.pop(id_, None)
         if op is not None:
             op.finalizer = None
-            self._end_generation(op, op.last)
+            self._end_generation(op, op.last, abandoned="collected")
 
     def _waiting(self, item: Any) -> bool:
         if isinstance(item, _Lazy):
