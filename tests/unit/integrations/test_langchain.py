@@ -260,3 +260,36 @@ def test_chat_model_usage_from_llm_output(traced: Traced) -> None:
     llm = traced.one("LLM").attributes
     assert llm["llm.input_messages.0.message.content"] == "Be brief."
     assert llm["llm.output_messages.0.message.content"] == "ok"
+
+
+def test_tool_span(traced: Traced) -> None:
+    from langchain_core.tools import tool
+
+    @tool
+    def lookup_plan(customer: str) -> str:
+        """Find the plan a customer is on."""
+        return f"{customer} is on Business"
+
+    handler = RagtelCallbackHandler(traced.provider, traced.config)
+    assert lookup_plan.invoke({"customer": "acme"}, config={"callbacks": [handler]}) == (
+        "acme is on Business"
+    )
+    span = traced.one("TOOL")
+    a = span.attributes
+    assert span.name == "execute_tool lookup_plan"
+    assert a["tool.name"] == a["gen_ai.tool.name"] == "lookup_plan"
+    assert a["gen_ai.tool.description"] == "Find the plan a customer is on."
+    assert json.loads(a["input.value"]) == {"customer": "acme"}
+    assert a["output.value"] == a["gen_ai.tool.call.result"] == "acme is on Business"
+
+
+def test_completion_model_span(traced: Traced) -> None:
+    from langchain_core.language_models.fake import FakeListLLM
+
+    handler = RagtelCallbackHandler(traced.provider, traced.config)
+    FakeListLLM(responses=["forty-two"]).invoke("The answer?", config={"callbacks": [handler]})
+    llm = traced.one("LLM")
+    a = llm.attributes
+    assert a["gen_ai.operation.name"] == "text_completion"
+    assert a["llm.input_messages.0.message.content"] == "The answer?"
+    assert a["llm.output_messages.0.message.content"] == "forty-two"
