@@ -24,6 +24,14 @@ from ragtel.recorder import Recorder, Step
 from ragtel.records import Document, Message, PromptTemplate, RunContext, Usage
 from ragtel.semconv import Operation
 
+_GLUE_PREFIXES = (
+    "RunnableSequence",
+    "RunnableParallel",
+    "RunnablePassthrough",
+    "RunnableAssign",
+    "RunnablePick",
+    "RunnableEach",
+)
 _SCORE_KEYS = ("score", "relevance_score", "similarity_score", "_score", "distance")
 _SESSION_KEYS = ("session_id", "thread_id", "conversation_id")
 _ROLES = {
@@ -105,10 +113,10 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         parent = self._runs.get(parent_run_id)
         return parent, (parent.context() if parent is not None else None)
 
-    def _opened(self, run_id: UUID, step: Step, parent: _Run | None, root: bool) -> _Run:
+    def _opened(self, run_id: UUID, step: Step, parent: _Run | None, attach: bool) -> _Run:
         run = _Run(step)
         self._runs[run_id] = run
-        if not root:
+        if attach:
             self._attachments.maybe_attach(step, parent.step if parent else None)
         return run
 
@@ -144,12 +152,16 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         parent, ctx = self._parent(parent_run_id)
         name = _run_name(serialized, kwargs)
         run_ctx = _run_context(metadata, tags)
-        if kwargs.get("run_type") == "prompt" and serialized:
+        run_type = kwargs.get("run_type")
+        if run_type == "prompt" and serialized:
             template = _prompt_template(serialized, inputs)
             step = self.recorder.start_prompt(name, template, ctx, run_ctx)
         else:
             step = self.recorder.start_chain(name, inputs, ctx, run_ctx)
-        self._opened(run_id, step, parent, parent_run_id is None)
+        # LangChain's own composition steps run no user code of their own (each piece of user
+        # code is a run of its own), so no other instrumentation's span can start inside them.
+        glue = run_type in ("prompt", "parser") or name.startswith(_GLUE_PREFIXES)
+        self._opened(run_id, step, parent, parent_run_id is not None and not glue)
 
     @guarded
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -191,7 +203,7 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             top_k=_int_or_none(md.get("ls_retriever_k") or md.get("k")),
             data_source=md.get("ls_vector_store_provider"),
         )
-        run = self._opened(run_id, step, parent, parent_run_id is None)
+        run = self._opened(run_id, step, parent, parent_run_id is not None)
         run.retrieval_token = active_retrieval.set((self.recorder, step))
 
     @guarded
@@ -282,7 +294,7 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             messages=messages,
             operation=operation,
         )
-        self._opened(run_id, step, parent, parent_run_id is None)
+        self._opened(run_id, step, parent, parent_run_id is not None)
 
     @guarded
     def on_llm_new_token(self, token: str, *, run_id: UUID, **kwargs: Any) -> None:
@@ -328,7 +340,7 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             _run_context(metadata, tags),
             description=(serialized or {}).get("description"),
         )
-        self._opened(run_id, step, parent, parent_run_id is None)
+        self._opened(run_id, step, parent, parent_run_id is not None)
 
     @guarded
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
