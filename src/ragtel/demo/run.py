@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import random
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -97,26 +97,52 @@ def _pipeline(
 
 
 def _drift_scenario(ask: Callable[[str], object], total: int, stream: TextIO) -> None:
-    """Half the stream on-topic; then 30% of questions about databases, which the corpus lacks."""
+    """Half the stream on-topic; then 30% of questions about databases, which the corpus lacks.
+
+    Some off-topic answers get a thumbs-down, a few on-topic ones a thumbs-up.
+    """
     rng = random.Random(7)
-    change = total // 2
-    off_topic = 0
-    for i in range(total):
-        drifting = i >= change and rng.random() < 0.3
-        question = rng.choice(OFF_TOPIC_QUESTIONS if drifting else STREAM_QUESTIONS)
+    plan = _drift_questions(total, rng)
+    for question, off_topic in plan:
         with ragtel.session(session_id=f"user-{rng.randrange(40)}") as session:
             ask(question)
-        if drifting:
-            off_topic += 1
-            if rng.random() < 0.6:
-                ragtel.record_feedback(
-                    session.trace_ids[0],
-                    score=0.0,
-                    label="thumbs_down",
-                    comment="the answer did not address my question",
-                )
-        elif rng.random() < 0.1:
+        if off_topic and rng.random() < 0.6:
+            ragtel.record_feedback(
+                session.trace_ids[0],
+                score=0.0,
+                label="thumbs_down",
+                comment="the answer did not address my question",
+            )
+        elif not off_topic and rng.random() < 0.1:
             ragtel.record_feedback(session.trace_ids[0], score=1.0, label="thumbs_up")
-    print(
-        f"drift scenario: {total} queries, {off_topic} off-topic after query {change}", file=stream
-    )
+    off = sum(off_topic for _, off_topic in plan)
+    print(f"drift scenario: {total} queries, {off} off-topic after query {total // 2}", file=stream)
+
+
+def _drift_questions(total: int, rng: random.Random) -> list[tuple[str, bool]]:
+    """The scenario's questions, each with whether it is off-topic.
+
+    Questions are dealt from shuffled decks, so every question of a pool comes up about equally
+    often, as across many users, instead of a few of them many times over by chance.
+    """
+    on_topic, off_topic = _Deck(STREAM_QUESTIONS, rng), _Deck(OFF_TOPIC_QUESTIONS, rng)
+    plan = []
+    for i in range(total):
+        drifting = i >= total // 2 and rng.random() < 0.3
+        plan.append(((off_topic if drifting else on_topic).draw(), drifting))
+    return plan
+
+
+class _Deck:
+    """Draws from a list without repeating an item until all items have been drawn."""
+
+    def __init__(self, items: Sequence[str], rng: random.Random) -> None:
+        self._items = list(items)
+        self._rng = rng
+        self._left: list[str] = []
+
+    def draw(self) -> str:
+        if not self._left:
+            self._left = self._items.copy()
+            self._rng.shuffle(self._left)
+        return self._left.pop()

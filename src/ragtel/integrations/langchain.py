@@ -17,6 +17,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry import trace
 from opentelemetry.context import Context
 
+from ragtel._defaults import default_recorder
 from ragtel._guard import guarded
 from ragtel.config import TraceConfig
 from ragtel.integrations._context import Attachments
@@ -91,16 +92,7 @@ class RagtelCallbackHandler(BaseCallbackHandler):
     ) -> None:
         super().__init__()
         if recorder is None:
-            from ragtel.monitor_hook import default_monitor
-            from ragtel.otel import current_config, current_provider
-
-            config = config or current_config() or TraceConfig()
-            recorder = Recorder(
-                tracer_provider or current_provider(),
-                config,
-                framework="langchain",
-                monitor=default_monitor(config),
-            )
+            recorder = default_recorder("langchain", tracer_provider, config)
         self.recorder = recorder
         self._runs: dict[UUID, _Run] = {}
         self._attachments = Attachments()

@@ -9,6 +9,7 @@ from langchain_core.embeddings import Embeddings
 from opentelemetry import trace
 from opentelemetry.context import Context
 
+from ragtel._defaults import default_recorder
 from ragtel._guard import report
 from ragtel.config import TraceConfig
 from ragtel.integrations.langchain import active_retrieval
@@ -85,16 +86,7 @@ class TracedEmbeddings(Embeddings):
 
     def _own_recorder(self) -> Recorder:
         if self._recorder is None:
-            from ragtel.monitor_hook import default_monitor
-            from ragtel.otel import current_config, current_provider
-
-            config = self._config or current_config() or TraceConfig()
-            self._recorder = Recorder(
-                self._provider or current_provider(),
-                config,
-                framework="langchain",
-                monitor=default_monitor(config),
-            )
+            self._recorder = default_recorder("langchain", self._provider, self._config)
         return self._recorder
 
     def _start(self, texts: Sequence[str], role: str) -> Step | None:

@@ -79,6 +79,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from pydantic import PrivateAttr
 
+from ragtel._defaults import default_recorder
 from ragtel._guard import call_quietly, guarded
 from ragtel.config import TraceConfig
 from ragtel.integrations import llamaindex_translate as tr
@@ -915,16 +916,7 @@ class RagtelSpanHandler(BaseSpanHandler[BaseSpan]):
     ) -> None:
         super().__init__()
         if recorder is None:
-            from ragtel.monitor_hook import default_monitor
-            from ragtel.otel import current_config, current_provider
-
-            config = config or current_config() or TraceConfig()
-            recorder = Recorder(
-                tracer_provider or current_provider(),
-                config,
-                framework="llamaindex",
-                monitor=default_monitor(config),
-            )
+            recorder = default_recorder("llamaindex", tracer_provider, config)
         self._tracker = _Tracker(recorder, stream_timeout)
         self._events = RagtelEventHandler(self._tracker)
 

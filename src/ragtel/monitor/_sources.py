@@ -78,14 +78,41 @@ def _rfc3339_nano(ns: int) -> str:
 
 
 def _get_json(url: str) -> tuple[int, Any]:
+    """(status, parsed body); an error status comes with its body (JSON if it parses, else
+    text) so that the backend's own message can be shown."""
     request = urllib.request.Request(url, headers={"Accept": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
-        return exc.code, None
+        try:
+            raw = exc.read()
+        except OSError:
+            raw = b""
+        try:
+            return exc.code, json.loads(raw) if raw else None
+        except ValueError:
+            return exc.code, raw.decode("utf-8", "replace").strip()
     except (urllib.error.URLError, OSError, ValueError) as exc:
         raise SourceError(f"GET {url}: {exc}") from exc
+
+
+def _error_message(body: Any) -> str:
+    """The message of an error answer: Jaeger's ``{"error": {"message"}}``, FastAPI's
+    ``{"detail"}`` (Phoenix), or plain text."""
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if body.get("detail"):
+            return str(body["detail"])
+        return ""
+    return body[:300] if isinstance(body, str) else ""
+
+
+def _http_error(url: str, status: int, body: Any) -> SourceError:
+    message = _error_message(body)
+    return SourceError(f"GET {url} -> HTTP {status}" + (f": {message}" if message else ""))
 
 
 class FileSource:
@@ -119,7 +146,13 @@ class FileSource:
 
 
 class JaegerSource:
-    """Jaeger's ``/api/v3/traces`` (OTLP JSON shaped), queried in time slices."""
+    """Jaeger's ``/api/v3/traces`` (OTLP JSON shaped), queried in time slices.
+
+    Jaeger returns at most ``query.num_traces`` traces per query (the most recent ones): a slice
+    that comes back full is split in two and each half queried again, so that a busy service is
+    read whole, not sampled. A storage that refuses ``max_traces`` as a search depth (Jaeger's
+    memory store accepts no more than its own ``max_traces``) is asked for less.
+    """
 
     def __init__(
         self,
@@ -129,6 +162,7 @@ class JaegerSource:
         until_ns: int,
         slice_ns: int = 15 * 60 * 1_000_000_000,
         max_traces: int = 5000,
+        min_slice_ns: int = 1_000_000,
     ) -> None:
         if not service:
             raise SourceError("a Jaeger source needs --service (Jaeger queries by service)")
@@ -138,41 +172,103 @@ class JaegerSource:
         self.until_ns = until_ns
         self.slice_ns = slice_ns
         self.max_traces = max_traces
-        self.truncated_slices = 0
+        self.min_slice_ns = min_slice_ns
+        self.truncated_slices = 0  # full even at min_slice_ns: some traces were not read
+        self.split_slices = 0
+        self.queries = 0
 
     def spans(self, progress: Progress) -> Iterator[SpanView | None]:
-        """Stream the spans of each time slice in turn."""
+        """Stream the spans of each time slice in turn, oldest first."""
         progress.total = float(max(self.until_ns - self.since_ns, 1))
         count = 0
         start = self.since_ns
         while start < self.until_ns:
             end = min(start + self.slice_ns, self.until_ns)
-            params = {
-                "query.service_name": self.service,
-                "query.start_time_min": _rfc3339_nano(start),
-                "query.start_time_max": _rfc3339_nano(end),
-                "query.num_traces": str(self.max_traces),
-            }
-            url = f"{self.base}/api/v3/traces?{urllib.parse.urlencode(params)}"
-            status, body = _get_json(url)
-            if status == 200 and isinstance(body, dict):
-                result = body.get("result") or body
-                traces = {
-                    span.get("traceId")
-                    for rs in result.get("resourceSpans") or []
-                    for ss in rs.get("scopeSpans") or []
-                    for span in ss.get("spans") or []
-                }
-                if len(traces) >= self.max_traces:
-                    # The slice hit Jaeger's cap: some traces of it were not returned.
+            pending = [(start, end)]
+            while pending:
+                low, high = pending.pop()
+                result = self._query(low, high)
+                if result is None:
+                    continue
+                if _trace_count(result) >= self.max_traces:
+                    if high - low > self.min_slice_ns:
+                        middle = (low + high) // 2
+                        pending += [(middle, high), (low, middle)]  # the older half first
+                        self.split_slices += 1
+                        continue
                     self.truncated_slices += 1
-                for span in otlp_spans(result):
+                for span in otlp_spans(_started_within(result, low, high)):
                     count += 1
                     yield span
-            elif status != 404:  # 404 is Jaeger's "no traces found"
-                raise SourceError(f"GET {url} -> HTTP {status}")
+                progress.update(low - self.since_ns, count)
             progress.update(end - self.since_ns, count)
             start = end
+
+    def _url(self, start_ns: int, end_ns: int) -> str:
+        params = {
+            "query.service_name": self.service,
+            "query.start_time_min": _rfc3339_nano(start_ns),
+            "query.start_time_max": _rfc3339_nano(end_ns),
+            "query.num_traces": str(self.max_traces),
+        }
+        return f"{self.base}/api/v3/traces?{urllib.parse.urlencode(params)}"
+
+    def _query(self, start_ns: int, end_ns: int) -> dict[str, Any] | None:
+        """The OTLP-shaped result for ``[start_ns, end_ns]``; None when nothing matched."""
+        accepted, rejected = 0, None  # search depths known to be accepted and refused
+        while True:
+            url = self._url(start_ns, end_ns)
+            status, body = _get_json(url)
+            self.queries += 1
+            if status == 200 and isinstance(body, dict):
+                if rejected is not None and rejected - self.max_traces > 1:
+                    # Look for the largest depth the storage takes, once per run.
+                    accepted = self.max_traces
+                    self.max_traces = (accepted + rejected) // 2
+                    continue
+                return body.get("result") or body
+            if status == 404:  # Jaeger's "no traces found"
+                return None
+            if "search depth" in _error_message(body).lower() and self.max_traces > 1:
+                rejected = self.max_traces
+                self.max_traces = max((accepted + rejected) // 2, 1)
+                continue
+            raise _http_error(url, status, body)
+
+
+def _trace_count(result: dict[str, Any]) -> int:
+    return len(
+        {
+            span.get("traceId")
+            for rs in result.get("resourceSpans") or []
+            for ss in rs.get("scopeSpans") or []
+            for span in ss.get("spans") or []
+        }
+    )
+
+
+def _started_within(result: dict[str, Any], start_ns: int, end_ns: int) -> dict[str, Any]:
+    """The spans of ``result`` that started in ``[start_ns, end_ns)``.
+
+    Jaeger answers a time-range query with every trace that has a matching span in the range,
+    whole, and its range is inclusive at both ends: a trace whose spans fall in several slices
+    (user feedback given minutes after the answer, a long agent run) comes back once per slice.
+    Keeping only the spans that started in the slice reads each span exactly once.
+    """
+    resource_spans = []
+    for rs in result.get("resourceSpans") or []:
+        scope_spans = []
+        for ss in rs.get("scopeSpans") or []:
+            spans = [
+                span
+                for span in ss.get("spans") or []
+                if start_ns <= int(span.get("startTimeUnixNano") or 0) < end_ns
+            ]
+            if spans:
+                scope_spans.append({**ss, "spans": spans})
+        if scope_spans:
+            resource_spans.append({**rs, "scopeSpans": scope_spans})
+    return {"resourceSpans": resource_spans}
 
 
 class PhoenixSource:
@@ -202,7 +298,7 @@ class PhoenixSource:
             if status == 404:
                 raise SourceError(f"Phoenix has no project {self.project!r}")
             if status != 200 or not isinstance(body, dict):
-                raise SourceError(f"GET {url} -> HTTP {status}")
+                raise _http_error(url, status, body)
             for item in body.get("data") or []:
                 count += 1
                 yield phoenix_span(item, self.project)

@@ -18,9 +18,17 @@ from ragtel.monitor._spans import Embedding, Feedback
 from ragtel.monitor.gaps import GapAnalysis, GapParams, find_gaps
 
 NS = 1_000_000_000
-# Window widths offered when none is given: round numbers a person reads at a glance.
-NICE_WINDOWS_S = (60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400)
+# Window widths offered when none is given: round numbers a person reads at a glance. The
+# sub-minute ones serve short runs (a demo, a test, a load test of a few minutes).
+NICE_WINDOWS_S = (1, 2, 5, 10, 15, 30, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400,
+                  30 * 86400)  # fmt: skip
 TARGET_WINDOWS = 20
+# Fewer windows when there are few queries: a window's centroid moves by about
+# sqrt(spread / queries) with no drift at all (spread ~ 1 for unit vectors of varied text), so
+# windows of a few dozen queries mostly show that noise, and a window has to hold about this
+# many queries for a shift of a fraction of its questions to a new topic to rise above it.
+TARGET_WINDOW_QUERIES = 100
+MIN_WINDOWS = 4
 # A window with fewer queries than this has a centroid too noisy to call drift on.
 MIN_WINDOW_QUERIES = 10
 # Labels counted as negative feedback (lower-cased); scores are reported as a mean instead,
@@ -97,13 +105,17 @@ class DriftAnalysis:
 
 
 def choose_window_ns(buckets: dict[int, Bucket], bucket_ns: int) -> int:
-    """A round window width giving about ``TARGET_WINDOWS`` windows over the data's span."""
+    """A round window width giving about ``TARGET_WINDOWS`` windows over the data's span, fewer
+    (down to ``MIN_WINDOWS``) when that would leave under ``TARGET_WINDOW_QUERIES`` queries in an
+    average window."""
     if not buckets:
         return bucket_ns
     span = (max(buckets) - min(buckets) + 1) * bucket_ns
+    queries = sum(b.count for b in buckets.values())
+    most = min(TARGET_WINDOWS, max(MIN_WINDOWS, queries // TARGET_WINDOW_QUERIES))
     for seconds in NICE_WINDOWS_S:
-        width = seconds * NS
-        if width >= bucket_ns and span / width <= TARGET_WINDOWS:
+        width = int(seconds * NS)
+        if width >= bucket_ns and span / width <= most:
             return width
     return max(NICE_WINDOWS_S[-1] * NS, bucket_ns)
 
