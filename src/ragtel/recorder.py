@@ -568,8 +568,10 @@ class Step:
                 outputs,
                 finish_reason=finish,
             )
-            if rec._oi and rec._content:
-                self.put(OpenInference.OUTPUT_VALUE, self.text(outputs[-1].content))
+            answer = self.text(outputs[-1].content) if rec._oi else None
+            if self.put(OpenInference.OUTPUT_VALUE, answer):
+                # Phoenix labels an answer without a type as JSON.
+                self.put(OpenInference.OUTPUT_MIME_TYPE, "text/plain")
         self._end()
 
     def _seconds_to_first_token(self) -> float:
