@@ -125,24 +125,33 @@ class FileSource:
 
     def spans(self, progress: Progress) -> Iterator[SpanView | None]:
         """Stream the file's spans; malformed lines are counted and skipped, not fatal."""
-        progress.total = float(os.path.getsize(self.path))
-        with open(self.path, "rb") as raw:
-            # Decompress over the raw file so raw.tell() measures progress in file bytes.
-            handle: IO[bytes] = gzip.GzipFile(fileobj=raw) if self.path.endswith(".gz") else raw
-            count = 0
-            self.bad_lines = 0
-            for line in handle:
-                if not line.strip():
-                    continue
+        count = 0
+        self.bad_lines = 0
+        try:
+            progress.total = float(os.path.getsize(self.path))
+            with open(self.path, "rb") as raw:
+                # Decompress over the raw file so raw.tell() measures progress in file bytes.
+                gz = self.path.endswith(".gz")
+                handle: IO[bytes] = gzip.GzipFile(fileobj=raw) if gz else raw
                 try:
-                    request = json.loads(line)
-                except ValueError:
+                    for line in handle:
+                        if not line.strip():
+                            continue
+                        try:
+                            request = json.loads(line)
+                        except ValueError:
+                            self.bad_lines += 1
+                            continue
+                        for span in otlp_spans(request):
+                            count += 1
+                            yield span
+                        progress.update(raw.tell(), count)
+                except EOFError:
+                    # A .gz cut short (still being written, or copied while it was): the lines
+                    # before the cut were read, the one it went through is lost like a bad line.
                     self.bad_lines += 1
-                    continue
-                for span in otlp_spans(request):
-                    count += 1
-                    yield span
-                progress.update(raw.tell(), count)
+        except OSError as exc:  # a directory, no permission, not gzip data
+            raise SourceError(f"cannot read {self.path}: {exc}") from exc
 
 
 class JaegerSource:
@@ -174,6 +183,10 @@ class JaegerSource:
         self.max_traces = max_traces
         self.min_slice_ns = min_slice_ns
         self.truncated_slices = 0  # full even at min_slice_ns: some traces were not read
+        # Search depths known to be accepted and refused: kept across queries, so that a search
+        # for the largest accepted depth interrupted by an empty slice goes on at the next one.
+        self._depth_accepted = 0
+        self._depth_refused: int | None = None
         self.split_slices = 0
         self.queries = 0
 
@@ -215,23 +228,26 @@ class JaegerSource:
 
     def _query(self, start_ns: int, end_ns: int) -> dict[str, Any] | None:
         """The OTLP-shaped result for ``[start_ns, end_ns]``; None when nothing matched."""
-        accepted, rejected = 0, None  # search depths known to be accepted and refused
         while True:
             url = self._url(start_ns, end_ns)
             status, body = _get_json(url)
             self.queries += 1
-            if status == 200 and isinstance(body, dict):
-                if rejected is not None and rejected - self.max_traces > 1:
-                    # Look for the largest depth the storage takes, once per run.
-                    accepted = self.max_traces
-                    self.max_traces = (accepted + rejected) // 2
-                    continue
-                return body.get("result") or body
-            if status == 404:  # Jaeger's "no traces found"
-                return None
+            if isinstance(body, dict) and status in (200, 404):
+                # A JSON 404 is Jaeger's "No traces found" (the depth was accepted all the same);
+                # a plain-text one ("404 page not found") is a wrong URL, reported below.
+                result = (body.get("result") or body) if status == 200 else None
+                depth = self.max_traces
+                self._depth_accepted = max(self._depth_accepted, depth)
+                refused = self._depth_refused
+                if refused is not None and refused - depth > 1:
+                    # Look for the largest depth the storage takes (a few queries per run).
+                    self.max_traces = (depth + refused) // 2
+                    if result is not None and _trace_count(result) >= depth:
+                        continue  # a full answer: ask again, deeper
+                return result
             if "search depth" in _error_message(body).lower() and self.max_traces > 1:
-                rejected = self.max_traces
-                self.max_traces = max((accepted + rejected) // 2, 1)
+                self._depth_refused = self.max_traces
+                self.max_traces = max((self._depth_accepted + self.max_traces) // 2, 1)
                 continue
             raise _http_error(url, status, body)
 
@@ -295,8 +311,9 @@ class PhoenixSource:
                 params["start_time"] = _rfc3339_nano(self.since_ns)
             url = f"{base}?{urllib.parse.urlencode(params)}"
             status, body = _get_json(url)
-            if status == 404:
-                raise SourceError(f"Phoenix has no project {self.project!r}")
+            if status == 404:  # with Phoenix's own words: an old Phoenix lacks the route
+                raise SourceError(f"Phoenix has no project {self.project!r}: "
+                                  f"{_http_error(url, status, body)}")  # fmt: skip
             if status != 200 or not isinstance(body, dict):
                 raise _http_error(url, status, body)
             for item in body.get("data") or []:
