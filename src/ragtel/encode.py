@@ -66,6 +66,13 @@ def to_jsonable(value: Any, depth: int = 0) -> Any:
 
 def _json_default(value: Any) -> Any:
     """json.dumps' hook for what it cannot encode itself: one pass over the common cases."""
+    content = getattr(value, "page_content", None)
+    if isinstance(content, str):  # a LangChain document: what a reader needs, minus pydantic
+        return {
+            "id": getattr(value, "id", None),
+            "page_content": content,
+            "metadata": getattr(value, "metadata", None),
+        }
     dump = getattr(value, "model_dump", None)
     if callable(dump):  # pydantic models: LangChain documents and messages, LlamaIndex nodes
         return dump()

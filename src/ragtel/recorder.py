@@ -46,7 +46,6 @@ _MIME_KEYS = {
 _DEFAULT_ATTRIBUTE_LIMIT = 128
 _RESERVED_ATTRIBUTES = 12  # markers and counts written at the end of any span
 _BYTES_PER_FLOAT = 11  # one double in an OTLP array, with its tag and framing
-_BYTES_PER_ATTRIBUTE = 16  # key framing and type tag, over the key and value themselves
 
 _OI_DOC_ID = OpenInference.DOCUMENT_ID
 _OI_DOC_CONTENT = OpenInference.DOCUMENT_CONTENT
@@ -82,6 +81,7 @@ class Recorder:
         limits = getattr(self._tracer, "_span_limits", None)
         max_attrs = getattr(limits, "max_span_attributes", None) or _DEFAULT_ATTRIBUTE_LIMIT
         self.attribute_budget = max(max_attrs - _RESERVED_ATTRIBUTES, 8)
+        self.max_span_bytes: int = self.config.max_span_bytes  # type: ignore[assignment]
         # An SDK value-length limit would cut strings silently; cut them ourselves, with a marker.
         sdk_length = getattr(limits, "max_attribute_length", None)
         self.max_chars = min(self.config.max_text_chars, sdk_length or self.config.max_text_chars)
@@ -324,18 +324,21 @@ class Step:
         rec = self.recorder
         return (
             self._count + attributes <= rec.attribute_budget
-            and self._bytes + nbytes <= rec.config.max_span_bytes  # type: ignore[operator]
+            and self._bytes + nbytes <= rec.max_span_bytes
         )
 
     def put(self, key: str, value: Any) -> bool:
         """Write one attribute if it fits; a value of None writes nothing."""
         if value is None:
             return False
-        size = _approx_size(key, value)
-        if not self.room(1, size):
+        kind = type(value)
+        # Only long values matter to the byte budget; keys and numbers are a rounding error.
+        size = len(value) if kind is str else (len(value) * _BYTES_PER_FLOAT if kind is list else 8)
+        rec = self.recorder
+        if self._count >= rec.attribute_budget or self._bytes + size > rec.max_span_bytes:
             self.cut(Ragtel.SPAN_BYTES_TRUNCATED)
             return False
-        self._raw(key, value)
+        self._attrs[key] = value
         self._count += 1
         self._bytes += size
         return True
@@ -446,7 +449,7 @@ class Step:
                 (_OI_DOC_METADATA, metadata),
             ]
             fields = [(k, v) for k, v in fields if v is not None]
-            size = sum(_approx_size(k, v) for k, v in fields) * (rec._oi + rec._genai)
+            size = (len(content or "") + len(metadata or "") + 48) * (rec._oi + rec._genai)
             if not self.room(len(fields) if rec._oi else 0, size):
                 self.cut(Ragtel.SPAN_BYTES_TRUNCATED)
                 break
@@ -661,14 +664,6 @@ def write_attributes(span: Span, attrs: dict[str, Any]) -> None:
 
 def _dumps(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
-
-
-def _approx_size(key: str, value: Any) -> int:
-    if isinstance(value, str):
-        return len(key) + len(value) + _BYTES_PER_ATTRIBUTE
-    if isinstance(value, list):
-        return len(key) + len(value) * _BYTES_PER_FLOAT + _BYTES_PER_ATTRIBUTE
-    return len(key) + _BYTES_PER_ATTRIBUTE
 
 
 def _finite(value: Any) -> float | None:
