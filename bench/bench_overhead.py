@@ -12,7 +12,15 @@ All variants export through a BatchSpanProcessor into an exporter that drops the
 figures are the cost paid inside the user's request. Chain: retriever (k=4) | format ->
 ChatPromptTemplate -> fake chat model -> StrOutputParser.
 
-    python bench/bench_overhead.py [--invokes 2000] [--rounds 5] [--json FILE]
+Two methods:
+
+  --method instructions (default)  instructions per invoke counted by valgrind's callgrind
+      (deterministic: the same figure on an idle or a busy machine); each variant runs twice
+      with instrumentation switched on only around the measured loop, and the difference of
+      the two counts divided by the difference of invokes removes start-up and warm-up.
+  --method cpu   process CPU time per invoke (median of interleaved rounds); noisy on 2 cores.
+
+    python bench/bench_overhead.py [--method instructions|cpu] [--json FILE]
 """
 
 from __future__ import annotations
@@ -95,12 +103,7 @@ def _floor_handler(provider):  # type: ignore[no-untyped-def]
     return Floor()
 
 
-def run_variant(variant: str, invokes: int) -> float:
-    """CPU microseconds per invoke, all threads of the process (inside the subprocess).
-
-    CPU time, not wall time: it counts the executor threads LangChain runs branches on, and stays
-    meaningful on a busy 2-core machine where wall time swings by tens of percent.
-    """
+def _setup(variant: str):  # type: ignore[no-untyped-def]
     provider = _provider()
     config: dict = {}
     if variant == "floor":
@@ -118,7 +121,59 @@ def run_variant(variant: str, invokes: int) -> float:
         from opentelemetry.instrumentation.langchain import LangchainInstrumentor
 
         LangchainInstrumentor().instrument(tracer_provider=provider)
-    chain = _build_chain()
+    return provider, config, _build_chain()
+
+
+def run_instrumented(variant: str, invokes: int) -> None:
+    """Inside callgrind: warm up uncounted, then count ``invokes`` invokes."""
+    import os
+
+    provider, config, chain = _setup(variant)
+    question = "How do I download my invoice?"
+    for _ in range(30):
+        chain.invoke(question, config=config)
+    pid = str(os.getpid())
+    subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, check=False)
+    for _ in range(invokes):
+        chain.invoke(question, config=config)
+    provider.force_flush()  # the export thread's work counts too
+    subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, check=False)
+
+
+def count_instructions(variant: str, invokes: int) -> int:
+    proc = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            "--callgrind-out-file=/dev/null",
+            sys.executable,
+            __file__,
+            "--variant",
+            variant,
+            "--invokes",
+            str(invokes),
+            "--method",
+            "instructions",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    for line in proc.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.split(":")[-1].strip())
+    last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+    raise RuntimeError(f"{variant}: {last}")
+
+
+def run_variant(variant: str, invokes: int) -> float:
+    """CPU microseconds per invoke, all threads of the process (inside the subprocess).
+
+    CPU time, not wall time: it counts the executor threads LangChain runs branches on, and stays
+    meaningful on a busy 2-core machine where wall time swings by tens of percent.
+    """
+    provider, config, chain = _setup(variant)
     question = "How do I download my invoice?"
     for _ in range(200):
         chain.invoke(question, config=config)
@@ -134,12 +189,18 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--invokes", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--method", choices=("instructions", "cpu"), default="instructions")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--json", default="bench/results/overhead.json")
     args = parser.parse_args()
     if args.variant:
-        print(json.dumps(run_variant(args.variant, args.invokes)))
+        if args.method == "instructions":
+            run_instrumented(args.variant, args.invokes)
+        else:
+            print(json.dumps(run_variant(args.variant, args.invokes)))
         return 0
+    if args.method == "instructions":
+        return _instructions_main(args)
     # Rounds interleave the variants so that a burst of load elsewhere hits all of them alike.
     rounds: dict[str, list[float]] = {v: [] for v in VARIANTS}
     for _ in range(args.rounds):
@@ -177,18 +238,46 @@ def main() -> int:
         "invokes": args.invokes,
         "rounds": args.rounds,
     }
-    if "ragtel" in added and "floor" in added:
-        summary["ragtel_vs_floor"] = added["ragtel"] / added["floor"]
-        print(f"\nragtel / floor        = {summary['ragtel_vs_floor']:.2f}  (target <= 1.6)")
-    if "ragtel" in added and "openllmetry" in added:
-        summary["ragtel_vs_openllmetry"] = added["ragtel"] / added["openllmetry"]
-        print(f"ragtel / openllmetry  = {summary['ragtel_vs_openllmetry']:.2f}  (target <= 0.5)")
-    if "ragtel" in added and "openinference" in added:
-        summary["ragtel_vs_openinference"] = added["ragtel"] / added["openinference"]
-        print(f"ragtel / openinference = {summary['ragtel_vs_openinference']:.2f}")
+    _ratios(summary, added)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
     return 0
+
+
+def _instructions_main(args: argparse.Namespace) -> int:
+    low, high = 20, 80
+    per_invoke: dict[str, float] = {}
+    for variant in VARIANTS:
+        try:
+            counts = [count_instructions(variant, n) for n in (low, high)]
+        except RuntimeError as error:
+            print(f"{variant:14s} skipped: {error}")
+            continue
+        per_invoke[variant] = (counts[1] - counts[0]) / (high - low)
+        print(f"{variant:14s} {per_invoke[variant] / 1e6:8.3f} M instructions/invoke")
+    base = per_invoke["none"]
+    added = {k: v - base for k, v in per_invoke.items() if k != "none"}
+    print()
+    for variant, extra in added.items():
+        print(f"{variant:14s} adds {extra / 1e6:7.3f} M instructions/invoke")
+    summary: dict = {
+        "method": "callgrind instructions per invoke",
+        "per_invoke_instructions": per_invoke,
+        "added_instructions": added,
+    }
+    _ratios(summary, added)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def _ratios(summary: dict, added: dict[str, float]) -> None:
+    pairs = [("floor", "<= 1.6"), ("openllmetry", "<= 0.5"), ("openinference", "")]
+    for other, target in pairs:
+        if "ragtel" in added and other in added:
+            ratio = added["ragtel"] / added[other]
+            summary[f"ragtel_vs_{other}"] = ratio
+            print(f"ragtel / {other:14s} = {ratio:.2f}  {('target ' + target) if target else ''}")
 
 
 if __name__ == "__main__":

@@ -277,10 +277,12 @@ class Recorder:
         _stamp_run_context(attrs, run, self._oi, self._genai)
         if not self._content:
             attrs[Ragtel.CONTENT_CAPTURED] = False
-        span = self._tracer.start_span(name, context=parent, kind=span_kind, attributes=attrs)
+        # Attributes are written once, when the step ends (see write_attributes); a sampler sees
+        # the span's name and kind, which is what samplers of LLM traffic key on.
+        span = self._tracer.start_span(name, context=parent, kind=span_kind)
         if parent is None:
             remember_root(span)
-        return Step(self, span, kind, len(attrs))
+        return Step(self, span, kind, attrs)
 
 
 class Step:
@@ -301,7 +303,7 @@ class Step:
         "start_ns",
     )
 
-    def __init__(self, recorder: Recorder, span: Span, kind: str, count: int) -> None:
+    def __init__(self, recorder: Recorder, span: Span, kind: str, attrs: dict[str, Any]) -> None:
         self.recorder = recorder
         self.span = span
         self.kind = kind
@@ -310,11 +312,11 @@ class Step:
         self.start_ns = time.monotonic_ns()
         self.embedding_texts: Sequence[str] = ()
         self.embedding_role = EmbeddingRole.QUERY
-        self._count = count
+        self._count = len(attrs)
         self._bytes = 0
-        # Written in one set_attributes call when the step ends: one lock round-trip per span
-        # instead of one per attribute.
-        self._attrs: dict[str, Any] = {}
+        # Written in one call when the step ends: one lock round-trip per span, not one per
+        # attribute, and no re-validation of values built to be valid.
+        self._attrs = attrs
         self._cuts: dict[str, int] = {}
 
     # -- budgeted writes --------------------------------------------------------------------------
