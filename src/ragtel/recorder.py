@@ -718,6 +718,8 @@ def _stamp_run_context(
     attrs: dict[str, Any], run: RunContext | None, oi: bool, genai: bool
 ) -> None:
     session = current_session()
+    if run is None and session is None:
+        return
     session_id = (run.session_id if run else None) or (session.session_id if session else None)
     user_id = (run.user_id if run else None) or (session.user_id if session else None)
     if session_id:
