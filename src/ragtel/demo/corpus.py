@@ -101,7 +101,7 @@ QUESTIONS: Final[list[str]] = [
 
 # Questions about a topic the knowledge base does not cover (managed databases): the drift
 # scenario's second half. Worded the way users ask, so they share words with each other and, as
-# real questions do, now and then with the corpus ("restore", "region", "billed").
+# real questions do, now and then with the corpus ("region", "billed", "CPU", "encrypted").
 OFF_TOPIC_QUESTIONS: Final[list[str]] = [
     "Can I run a managed PostgreSQL database with read replicas?",
     "How do I create a database backup and restore it to a point in time?",

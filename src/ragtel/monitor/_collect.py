@@ -61,7 +61,9 @@ class Collector:
         service: str | None = None,
         since_ns: int | None = None,
         sample_size: int = 10_000,
-        bucket_ns: int = 60 * 1_000_000_000,
+        # Fine enough for sub-second windows of a short run; the count of buckets stays bounded
+        # by max_buckets, which merges neighbours (doubling the width) when a long run fills it.
+        bucket_ns: int = 100_000_000,
         max_buckets: int = 4096,
         seed: int = 0,
     ) -> None:

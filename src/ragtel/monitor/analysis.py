@@ -20,13 +20,14 @@ from ragtel.monitor.gaps import GapAnalysis, GapParams, find_gaps
 NS = 1_000_000_000
 # Window widths offered when none is given: round numbers a person reads at a glance. The
 # sub-minute ones serve short runs (a demo, a test, a load test of a few minutes).
-NICE_WINDOWS_S = (1, 2, 5, 10, 15, 30, 60, 300, 900, 3600, 3 * 3600, 6 * 3600, 86400, 7 * 86400,
-                  30 * 86400)  # fmt: skip
+NICE_WINDOWS_S = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 300, 900, 3600, 3 * 3600, 6 * 3600,
+                  86400, 7 * 86400, 30 * 86400)  # fmt: skip
 TARGET_WINDOWS = 20
-# Fewer windows when there are few queries: a window's centroid moves by about
-# sqrt(spread / queries) with no drift at all (spread ~ 1 for unit vectors of varied text), so
-# windows of a few dozen queries mostly show that noise, and a window has to hold about this
-# many queries for a shift of a fraction of its questions to a new topic to rise above it.
+# Fewer windows when there are few queries. With no drift at all a window's centroid moves by
+# about sqrt(spread / queries), spread being the queries' mean squared distance to their centroid
+# (up to 1 for unit vectors): windows of a few dozen queries show mostly that noise. In the
+# demo's drift scenario, 20-query windows leave a 40% shift to a missing topic under the
+# automatic threshold; windows of about this many queries show it.
 TARGET_WINDOW_QUERIES = 100
 MIN_WINDOWS = 4
 # A window with fewer queries than this has a centroid too noisy to call drift on.
@@ -74,10 +75,13 @@ class GapReport:
     members: list[Embedding] = field(repr=False)
     feedback: FeedbackSummary | None = None
 
-    def labels(self, limit: int | None = None) -> list[str]:
-        """Texts of its queries, or trace ids when content was not captured."""
-        chosen = self.members if limit is None else self.members[:limit]
-        return [m.text if m.text is not None else f"trace {m.trace_id}" for m in chosen]
+    def labels(self, limit: int | None = None, *, distinct: bool = False) -> list[str]:
+        """Texts of its queries (or trace ids when content was not captured), first ``limit``;
+        ``distinct`` drops repeats of the same question."""
+        texts = [m.text if m.text is not None else f"trace {m.trace_id}" for m in self.members]
+        if distinct:
+            texts = list(dict.fromkeys(texts))
+        return texts if limit is None else texts[:limit]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +128,13 @@ def _windows(
     buckets: dict[int, Bucket], bucket_ns: int, window_ns: int
 ) -> list[tuple[int, Bucket]]:
     # Windows are unions of whole buckets; a window narrower than a bucket is widened to it.
+    # They are counted from the first query, not from the epoch: otherwise the first window, the
+    # reference, can be a sliver of a few queries, and every later window "drifts" from it.
     width = max(window_ns, bucket_ns)
+    origin = min(buckets, default=0) * bucket_ns
     out: dict[int, Bucket] = {}
     for key, bucket in buckets.items():
-        start = (key * bucket_ns) // width * width
+        start = origin + (key * bucket_ns - origin) // width * width
         target = out.get(start)
         if target is None:
             out[start] = Bucket(bucket.total.copy(), bucket.total_sq, bucket.count)

@@ -14,6 +14,7 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,8 +24,23 @@ EXAMPLES_IN_TABLE = 5
 MAP_POINTS = 5000  # points drawn per class in the map; more adds ink, not information
 
 
-def _time(ns: int) -> str:
-    return datetime.fromtimestamp(ns / NS, tz=UTC).strftime("%Y-%m-%d %H:%M")
+def _time(ns: int, window_ns: int = 60 * NS) -> str:
+    """A window's start, to the precision its width needs (seconds for sub-minute windows)."""
+    moment = datetime.fromtimestamp(ns / NS, tz=UTC)
+    if window_ns >= 60 * NS:
+        return moment.strftime("%Y-%m-%d %H:%M")
+    if window_ns >= NS:
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.strftime("%H:%M:%S.%f")[:-3]
+
+
+def _x_axis(ax: Any, windows: list[Any], analysis: DriftAnalysis) -> list[Any]:
+    """Window starts as dates, or as seconds from the first window for a run of seconds."""
+    if analysis.window_ns >= 60 * NS:
+        return [datetime.fromtimestamp(w.start_ns / NS, tz=UTC) for w in windows]
+    first = analysis.windows[0].start_ns
+    ax.set_xlabel("seconds since the first window")
+    return [(w.start_ns - first) / NS for w in windows]
 
 
 def _plots(analysis: DriftAnalysis, out: Path) -> dict[str, Path]:
@@ -74,14 +90,15 @@ def _plots(analysis: DriftAnalysis, out: Path) -> dict[str, Path]:
     fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=110)
     windows = [w for w in analysis.windows if w.drift is not None]
     if windows:
-        x = [datetime.fromtimestamp(w.start_ns / NS, tz=UTC) for w in windows]
+        x = _x_axis(ax, windows, analysis)
         ax.plot(x, [w.drift for w in windows], marker="o", color="#1f5fa8", label="drift")
         limits = [w.threshold for w in windows]
         if any(v is not None for v in limits):
             ax.step(x, [np.nan if v is None else v for v in limits], where="mid",
                     color="#c0392b", linestyle="--", label="threshold")  # fmt: skip
         ax.legend(fontsize=8)
-        fig.autofmt_xdate()
+        if analysis.window_ns >= 60 * NS:
+            fig.autofmt_xdate()
     else:
         ax.text(0.5, 0.5, "not enough queries per window", ha="center", transform=ax.transAxes)
     ax.set_ylabel("centroid distance to reference")
@@ -95,14 +112,15 @@ def _plots(analysis: DriftAnalysis, out: Path) -> dict[str, Path]:
     fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=110)
     rows = [w for w in analysis.windows if w.nearest_cosine is not None]
     if rows:
-        x = [datetime.fromtimestamp(w.start_ns / NS, tz=UTC) for w in rows]
+        x = _x_axis(ax, rows, analysis)
         lo = [w.nearest_cosine[0] for w in rows if w.nearest_cosine]
         mid = [w.nearest_cosine[1] for w in rows if w.nearest_cosine]
         hi = [w.nearest_cosine[2] for w in rows if w.nearest_cosine]
         ax.fill_between(x, lo, hi, color="#f0b27a", alpha=0.5, label="10-90%")
         ax.plot(x, mid, color="#d35400", marker="o", label="median")
         ax.legend(fontsize=8)
-        fig.autofmt_xdate()
+        if analysis.window_ns >= 60 * NS:
+            fig.autofmt_xdate()
     else:
         ax.text(0.5, 0.5, "no context vectors to measure against", ha="center",
                 transform=ax.transAxes)  # fmt: skip
@@ -184,7 +202,7 @@ def render_html(analysis: DriftAnalysis, plots: dict[str, Path], source: str) ->
                     + ("" if fb.mean_score is None else f", mean score {fb.mean_score:.2f}")
                 )
             )
-            examples = "<br>".join(e(t) for t in gap.labels(EXAMPLES_IN_TABLE))
+            examples = "<br>".join(e(t) for t in gap.labels(EXAMPLES_IN_TABLE, distinct=True))
             parts.append(
                 f"<tr><td>{gap.rank}</td><td>{gap.query_share:.2f}</td><td>{gap.queries}</td>"
                 f"<td>{gap.documents}</td><td>{gap.coverage:.3f}</td><td>{e(feedback)}</td>"
@@ -201,7 +219,8 @@ def render_html(analysis: DriftAnalysis, plots: dict[str, Path], source: str) ->
         mark = " class='alert'" if w.drift is not None and w.threshold is not None and (
             w.drift > w.threshold) else ""  # fmt: skip
         dist = "—" if w.nearest_cosine is None else " / ".join(f"{v:.3f}" for v in w.nearest_cosine)
-        parts.append(f"<tr><td>{_time(w.start_ns)}</td><td>{w.queries}</td><td{mark}>{drift}</td>"
+        start = _time(w.start_ns, analysis.window_ns)
+        parts.append(f"<tr><td>{start}</td><td>{w.queries}</td><td{mark}>{drift}</td>"
                      f"<td>{limit}</td><td>{dist}</td></tr>")  # fmt: skip
     parts.append("</table></body></html>")
     return "\n".join(parts)
