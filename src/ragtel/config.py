@@ -42,7 +42,17 @@ RAGTEL_MONITOR: Final = "RAGTEL_MONITOR"
 """``true``/``false``: measure query distance to the knowledge base, and drift. Default true."""
 
 _MONITOR_PREFIX: Final = "RAGTEL_MONITOR_"  # read by ragtel.monitor
-_OTHER_KNOWN: Final = frozenset({"RAGTEL_LOG_LEVEL"})
+# Settings of ragtel's own development tooling (backend installs and end-to-end tests), not of the
+# library; they share the prefix, so the typo check must know them.
+_OTHER_KNOWN: Final = frozenset(
+    {
+        "RAGTEL_CACHE_DIR",
+        "RAGTEL_E2E_REQUIRE",
+        "RAGTEL_JAEGER_BIN",
+        "RAGTEL_OTELCOL_BIN",
+        "RAGTEL_PHOENIX_BIN",
+    }
+)
 
 CONVENTIONS: Final = frozenset({"openinference", "genai"})
 
@@ -149,7 +159,7 @@ def _reject_unknown_variables(env: Mapping[str, str]) -> None:
             if name.startswith(_MONITOR_PREFIX):
                 continue
             raise ValueError(
-                f"unknown ragtel setting {name}; known: {', '.join(sorted(known | _OTHER_KNOWN))}"
+                f"unknown ragtel setting {name}; known: {', '.join(sorted(known))}"
             )
 
 
