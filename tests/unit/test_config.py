@@ -65,3 +65,10 @@ def test_redaction_chain_applies_user_function_after_secret_scrubbing() -> None:
     assert scrub is not None
     assert scrub("alice key sk-abcdefghijklmnopqrstuvwx") == "<name> key [REDACTED]"
     assert TraceConfig(redact_secrets=False).text_filter() is None
+
+
+def test_development_tooling_variables_are_not_typos(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAGTEL_CACHE_DIR", "/tmp/ragtel-cache")
+    monkeypatch.setenv("RAGTEL_E2E_REQUIRE", "1")
+    monkeypatch.setenv("RAGTEL_MONITOR_WINDOW_SIZE", "50")  # read by ragtel.monitor
+    assert TraceConfig().max_documents >= 50
