@@ -1,16 +1,22 @@
-"""Per-invoke overhead of tracing a LangChain RAG chain: ragtel against the alternatives.
+"""Per-invoke overhead of tracing a RAG pipeline: ragtel against the alternatives.
 
-One run measures, each variant in a fresh subprocess (instrumentors patch LangChain globally):
+One run measures one framework's demo pipeline (``--framework``), each variant in a fresh subprocess
+(instrumentors patch the framework globally):
 
   none          no tracing at all
-  floor         one bare span per LangChain run, parented by run id, no attributes
+  floor         one bare span per framework run (LangChain callback run, LlamaIndex dispatcher
+                span), parented by the framework's parent id, no attributes
   ragtel        ragtel.instrument(): both conventions, documents, templates, tokens
-  openinference openinference-instrumentation-langchain (if installed)
-  openllmetry   opentelemetry-instrumentation-langchain (if installed)
+  openinference openinference-instrumentation-langchain / -llama-index (if installed)
+  openllmetry   opentelemetry-instrumentation-langchain / -llamaindex (if installed)
 
 All variants export through a BatchSpanProcessor into an exporter that drops the spans, so the
-figures are the cost paid inside the user's request. Chain: retriever (k=4) | format ->
-ChatPromptTemplate -> fake chat model -> StrOutputParser.
+figures are the cost paid inside the user's request. Workloads:
+
+  langchain   ``chain.invoke(q)``: retriever (k=4) | format -> ChatPromptTemplate -> fake chat
+              model -> StrOutputParser
+  llamaindex  ``engine.query(q)`` on ``ragtel.demo.llamaindex_app.build_query_engine()``: vector
+              retriever (top_k=3) -> response synthesizer -> chat template -> extractive chat model
 
 Two methods:
 
@@ -20,12 +26,17 @@ Two methods:
       the two counts divided by the difference of invokes removes start-up and warm-up.
   --method cpu   process CPU time per invoke (median of interleaved rounds); noisy on 2 cores.
 
-    python bench/bench_overhead.py [--method instructions|cpu] [--json FILE]
+    python bench/bench_overhead.py [--framework langchain|llamaindex]
+        [--method instructions|cpu] [--json FILE]
+
+The JSON goes to bench/results/overhead.json (langchain) or overhead-llamaindex.json (llamaindex).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import json
 import statistics
 import subprocess
@@ -34,14 +45,46 @@ import time
 from pathlib import Path
 
 VARIANTS = ("none", "floor", "ragtel", "openinference", "openllmetry")
+FRAMEWORKS = ("langchain", "llamaindex")
+QUESTION = "How do I download my invoice?"
+DEFAULT_JSON = {
+    "langchain": "bench/results/overhead.json",
+    "llamaindex": "bench/results/overhead-llamaindex.json",
+}
+# (framework, variant) -> the module and class of the third-party instrumentor.
+INSTRUMENTORS = {
+    ("langchain", "openinference"): (
+        "openinference.instrumentation.langchain",
+        "LangChainInstrumentor",
+    ),
+    ("langchain", "openllmetry"): (
+        "opentelemetry.instrumentation.langchain",
+        "LangchainInstrumentor",
+    ),
+    ("llamaindex", "openinference"): (
+        "openinference.instrumentation.llama_index",
+        "LlamaIndexInstrumentor",
+    ),
+    ("llamaindex", "openllmetry"): (
+        "opentelemetry.instrumentation.llamaindex",
+        "LlamaIndexInstrumentor",
+    ),
+}
 
 
-def _build_chain():  # type: ignore[no-untyped-def]
+def _workload(framework: str, callbacks: list):  # type: ignore[no-untyped-def]
+    """One invoke of the framework's demo pipeline, as a call without arguments."""
+    if framework == "llamaindex":
+        from ragtel.demo.llamaindex_app import build_query_engine
+
+        return functools.partial(build_query_engine().query, QUESTION)
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
     from ragtel.demo.langchain_app import build_chain
 
-    return build_chain(model=FakeListChatModel(responses=["An answer from the context."]), k=4)
+    chain = build_chain(model=FakeListChatModel(responses=["An answer from the context."]), k=4)
+    config = {"callbacks": callbacks} if callbacks else {}
+    return functools.partial(chain.invoke, QUESTION, config=config)
 
 
 def _provider():  # type: ignore[no-untyped-def]
@@ -60,7 +103,7 @@ def _provider():  # type: ignore[no-untyped-def]
     return provider
 
 
-def _floor_handler(provider):  # type: ignore[no-untyped-def]
+def _langchain_floor(provider):  # type: ignore[no-untyped-def]
     from langchain_core.callbacks import BaseCallbackHandler
     from opentelemetry import trace
 
@@ -103,44 +146,84 @@ def _floor_handler(provider):  # type: ignore[no-untyped-def]
     return Floor()
 
 
-def _setup(variant: str):  # type: ignore[no-untyped-def]
+def _llamaindex_floor(provider):  # type: ignore[no-untyped-def]
+    """Registered on the root dispatcher: every LlamaIndex component's calls reach it."""
+    from llama_index.core.instrumentation import get_dispatcher
+    from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
+    from opentelemetry import trace
+
+    tracer = provider.get_tracer("floor")
+
+    class Floor(BaseSpanHandler):
+        # The OTel span of each open dispatcher span, by its id, kept in the base's open_spans;
+        # enter/exit/drop are overridden so none of the base's own span objects are made.
+        def span_enter(self, id_, bound_args, instance=None, parent_id=None, tags=None, **kw):  # type: ignore[no-untyped-def]
+            parent = self.open_spans.get(parent_id) if parent_id is not None else None
+            ctx = trace.set_span_in_context(parent) if parent is not None else None
+            self.open_spans[id_] = tracer.start_span("run", context=ctx)
+
+        def span_exit(self, id_, bound_args, instance=None, result=None, **kw):  # type: ignore[no-untyped-def]
+            span = self.open_spans.pop(id_, None)
+            if span is not None:
+                span.end()
+
+        def span_drop(self, id_, bound_args, instance=None, err=None, **kw):  # type: ignore[no-untyped-def]
+            self.span_exit(id_, bound_args)
+
+        def new_span(self, *args, **kw):  # type: ignore[no-untyped-def]
+            return None
+
+        def prepare_to_exit_span(self, *args, **kw):  # type: ignore[no-untyped-def]
+            return None
+
+        def prepare_to_drop_span(self, *args, **kw):  # type: ignore[no-untyped-def]
+            return None
+
+    get_dispatcher().add_span_handler(Floor())
+
+
+def _setup(framework: str, variant: str):  # type: ignore[no-untyped-def]
+    """The provider, and one invoke of the pipeline traced by ``variant``."""
     provider = _provider()
-    config: dict = {}
+    callbacks: list = []
     if variant == "floor":
-        config = {"callbacks": [_floor_handler(provider)]}
+        if framework == "llamaindex":
+            _llamaindex_floor(provider)
+        else:
+            callbacks = [_langchain_floor(provider)]
     elif variant == "ragtel":
         import ragtel
         from ragtel.config import TraceConfig
 
         ragtel.instrument(provider, TraceConfig(monitor=False))
-    elif variant == "openinference":
-        from openinference.instrumentation.langchain import LangChainInstrumentor
-
-        LangChainInstrumentor().instrument(tracer_provider=provider)
-    elif variant == "openllmetry":
-        from opentelemetry.instrumentation.langchain import LangchainInstrumentor
-
-        LangchainInstrumentor().instrument(tracer_provider=provider)
-    return provider, config, _build_chain()
+    elif variant in ("openinference", "openllmetry"):
+        module, name = INSTRUMENTORS[framework, variant]
+        getattr(importlib.import_module(module), name)().instrument(tracer_provider=provider)
+    return provider, _workload(framework, callbacks)
 
 
-def run_instrumented(variant: str, invokes: int) -> None:
+def run_instrumented(framework: str, variant: str, invokes: int) -> None:
     """Inside callgrind: warm up uncounted, then count ``invokes`` invokes."""
+    import gc
     import os
 
-    provider, config, chain = _setup(variant)
-    question = "How do I download my invoice?"
+    provider, invoke = _setup(framework, variant)
     for _ in range(30):
-        chain.invoke(question, config=config)
+        invoke()
+    # Start-up objects (imports differ by variant: llama_index, jinja2...) move out of the
+    # collector's reach; otherwise whether one full collection of them falls inside the counted
+    # window decides the figure (it once moved the floor by 0.6 M instructions per invoke).
+    gc.collect()
+    gc.freeze()
     pid = str(os.getpid())
     subprocess.run(["callgrind_control", "-i", "on", pid], capture_output=True, check=False)
     for _ in range(invokes):
-        chain.invoke(question, config=config)
+        invoke()
     provider.force_flush()  # the export thread's work counts too
     subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, check=False)
 
 
-def count_instructions(variant: str, invokes: int) -> int:
+def count_instructions(framework: str, variant: str, invokes: int) -> int:
     proc = subprocess.run(
         [
             "valgrind",
@@ -149,6 +232,8 @@ def count_instructions(variant: str, invokes: int) -> int:
             "--callgrind-out-file=/dev/null",
             sys.executable,
             __file__,
+            "--framework",
+            framework,
             "--variant",
             variant,
             "--invokes",
@@ -167,19 +252,18 @@ def count_instructions(variant: str, invokes: int) -> int:
     raise RuntimeError(f"{variant}: {last}")
 
 
-def run_variant(variant: str, invokes: int) -> float:
+def run_variant(framework: str, variant: str, invokes: int) -> float:
     """CPU microseconds per invoke, all threads of the process (inside the subprocess).
 
     CPU time, not wall time: it counts the executor threads LangChain runs branches on, and stays
     meaningful on a busy 2-core machine where wall time swings by tens of percent.
     """
-    provider, config, chain = _setup(variant)
-    question = "How do I download my invoice?"
+    provider, invoke = _setup(framework, variant)
     for _ in range(200):
-        chain.invoke(question, config=config)
+        invoke()
     start = time.process_time()
     for _ in range(invokes):
-        chain.invoke(question, config=config)
+        invoke()
     elapsed = (time.process_time() - start) / invokes * 1e6
     provider.shutdown()
     return elapsed
@@ -187,18 +271,21 @@ def run_variant(variant: str, invokes: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--framework", choices=FRAMEWORKS, default="langchain")
     parser.add_argument("--invokes", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--method", choices=("instructions", "cpu"), default="instructions")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
-    parser.add_argument("--json", default="bench/results/overhead.json")
+    parser.add_argument("--json", help="default: " + ", ".join(DEFAULT_JSON.values()))
     args = parser.parse_args()
     if args.variant:
         if args.method == "instructions":
-            run_instrumented(args.variant, args.invokes)
+            run_instrumented(args.framework, args.variant, args.invokes)
         else:
-            print(json.dumps(run_variant(args.variant, args.invokes)))
+            print(json.dumps(run_variant(args.framework, args.variant, args.invokes)))
         return 0
+    args.json = args.json or DEFAULT_JSON[args.framework]
+    print(f"framework: {args.framework}")
     if args.method == "instructions":
         return _instructions_main(args)
     # Rounds interleave the variants so that a burst of load elsewhere hits all of them alike.
@@ -206,7 +293,18 @@ def main() -> int:
     for _ in range(args.rounds):
         for variant in VARIANTS:
             proc = subprocess.run(
-                [sys.executable, __file__, "--variant", variant, "--invokes", str(args.invokes)],
+                [
+                    sys.executable,
+                    __file__,
+                    "--framework",
+                    args.framework,
+                    "--variant",
+                    variant,
+                    "--invokes",
+                    str(args.invokes),
+                    "--method",
+                    "cpu",
+                ],
                 capture_output=True,
                 text=True,
                 check=False,
@@ -233,6 +331,7 @@ def main() -> int:
     for variant, extra in added.items():
         print(f"{variant:14s} adds {extra:7.0f} µs/invoke")
     summary: dict = {
+        "framework": args.framework,
         "per_invoke_cpu_us": medians,
         "added_cpu_us": added,
         "invokes": args.invokes,
@@ -245,11 +344,11 @@ def main() -> int:
 
 
 def _instructions_main(args: argparse.Namespace) -> int:
-    low, high = 20, 80
+    low, high = 40, 240  # a wide spread averages out young-generation collections
     per_invoke: dict[str, float] = {}
     for variant in VARIANTS:
         try:
-            counts = [count_instructions(variant, n) for n in (low, high)]
+            counts = [count_instructions(args.framework, variant, n) for n in (low, high)]
         except RuntimeError as error:
             print(f"{variant:14s} skipped: {error}")
             continue
@@ -261,6 +360,7 @@ def _instructions_main(args: argparse.Namespace) -> int:
     for variant, extra in added.items():
         print(f"{variant:14s} adds {extra / 1e6:7.3f} M instructions/invoke")
     summary: dict = {
+        "framework": args.framework,
         "method": "callgrind instructions per invoke",
         "per_invoke_instructions": per_invoke,
         "added_instructions": added,

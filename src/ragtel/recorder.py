@@ -429,7 +429,9 @@ class Step:
         if rec._content and messages:
             if rec._oi:
                 self.put(OpenInference.OUTPUT_VALUE, self.text(_render_messages(messages)))
-            if rec._genai:
+            elif rec._genai:
+                # With OpenInference on, output.value carries the rendering; the LLM span that
+                # follows has the same messages as gen_ai.input.messages: one copy is enough.
                 self.add_messages(OpenInference.LLM_INPUT_MESSAGES, GenAI.INPUT_MESSAGES, messages)
         self._end()
 

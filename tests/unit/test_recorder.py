@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -165,6 +166,9 @@ def test_genai_only_conventions() -> None:
     keys = {k for s in traced.spans for k in s.attributes}
     assert not any(k.startswith(("llm.", "retrieval.", "openinference.")) for k in keys)
     assert "gen_ai.retrieval.documents" in keys and "gen_ai.usage.input_tokens" in keys
+    prompt = next(s for s in traced.spans if s.name == "ChatPromptTemplate")
+    rendered = json.loads(prompt.attributes["gen_ai.input.messages"])  # the only rendering here
+    assert [m["role"] for m in rendered] == ["system", "user"]
 
 
 @pytest.mark.parametrize("capture", [True, False])
