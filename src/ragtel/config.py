@@ -158,9 +158,7 @@ def _reject_unknown_variables(env: Mapping[str, str]) -> None:
         if name.startswith("RAGTEL_") and name not in known and name not in _OTHER_KNOWN:
             if name.startswith(_MONITOR_PREFIX):
                 continue
-            raise ValueError(
-                f"unknown ragtel setting {name}; known: {', '.join(sorted(known))}"
-            )
+            raise ValueError(f"unknown ragtel setting {name}; known: {', '.join(sorted(known))}")
 
 
 def _env_bool(env: Mapping[str, str], name: str) -> bool | None:

@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
-
-AttributeValue = (
-    str | bool | int | float | Sequence[str] | Sequence[bool] | Sequence[int] | Sequence[float]
-)
 
 _MAX_DEPTH = 8
 _MAX_ITEMS = 200
-_PRIMITIVES = (str, bool, int, float)
 
 
 def to_float_list(vector: Any) -> list[float]:
@@ -103,23 +98,4 @@ def to_text(value: Any) -> str:
     content = getattr(value, "content", None)
     if isinstance(content, str):  # LangChain messages, LlamaIndex responses
         return content
-    return to_json(value)
-
-
-def to_attribute(value: Any) -> AttributeValue | None:
-    """An attribute value OpenTelemetry accepts, or None when there is nothing to record."""
-    if value is None:
-        return None
-    if isinstance(value, _PRIMITIVES):
-        return value
-    if type(value).__module__ == "numpy":
-        # numpy scalars and arrays are rejected by the SDK: the whole attribute would be dropped.
-        try:
-            return to_attribute(value.tolist())
-        except Exception:
-            return f"<{type(value).__name__}>"
-    if isinstance(value, (list, tuple)) and value:
-        first = type(value[0])
-        if first in _PRIMITIVES and all(type(v) is first for v in value):
-            return list(value)
     return to_json(value)

@@ -39,7 +39,6 @@ class _State:
     provider: TracerProvider | None = None
     owned: ClassVar[weakref.WeakSet[TracerProvider]] = weakref.WeakSet()  # built by ragtel
     config: TraceConfig | None = None
-    monitor: Any = None
 
 
 def configure(
@@ -85,7 +84,6 @@ def configure(
             _register_shutdown(provider)
         _State.provider = provider
         _State.config = config
-        _State.monitor = None
     if _metrics_enabled(metrics_export) and exporter is None:
         _configure_metrics(service_name, endpoint, protocol, headers)
     return provider

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry import trace
@@ -21,7 +21,7 @@ from ragtel import _stats
 from ragtel._guard import report
 from ragtel._version import __version__
 from ragtel.config import TraceConfig
-from ragtel.encode import to_attribute, to_float_list, to_json, to_jsonable, to_text
+from ragtel.encode import to_float_list, to_json, to_text
 from ragtel.records import Document, Message, PromptTemplate, RunContext, Usage
 from ragtel.redact import strip_secrets
 from ragtel.runs import remember_root
@@ -154,9 +154,8 @@ class Recorder:
         step = self._start(name, OIKind.PROMPT, SpanKind.INTERNAL, parent, attrs, run)
         if self._content:
             joined = _join_templates(template.messages)
-            variables = {str(k): to_jsonable(v) for k, v in template.variables.items()}
             text = step.text(joined)
-            vars_json = step.text(to_json(variables))
+            vars_json = step.text(to_json(template.variables))
             if self._oi:
                 step.put(OpenInference.PROMPT_TEMPLATE, text)
                 step.put(OpenInference.PROMPT_TEMPLATE_VARIABLES, vars_json)
@@ -206,7 +205,7 @@ class Recorder:
             step.put(OpenInference.PROMPT_TEMPLATE, step.text(_join_templates(template.messages)))
             step.put(
                 OpenInference.PROMPT_TEMPLATE_VARIABLES,
-                step.text(to_json({str(k): to_jsonable(v) for k, v in template.variables.items()})),
+                step.text(to_json(template.variables)),
             )
         if messages:
             step.add_messages(OpenInference.LLM_INPUT_MESSAGES, GenAI.INPUT_MESSAGES, messages)
@@ -752,11 +751,3 @@ def _user_metadata(
     if session:
         merged.update(session)
     return merged or None
-
-
-def attribute_value(value: Any) -> Any:
-    """Exposed for adapters that record extra framework values (e.g. ids)."""
-    return to_attribute(value)
-
-
-Filter = Callable[[str], str]
