@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from contextvars import Token
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 
 from ragtel.recorder import Step
 
@@ -36,7 +38,8 @@ class Attachments:
     def __init__(self) -> None:
         self._attached: dict[int, tuple[Step, Token[Any], int]] = {}
 
-    def maybe_attach(self, step: Step, parent: Step | None) -> None:
+    def maybe_attach(self, step: Step, parent: Step | None, context: Callable[[], Context]) -> None:
+        """Make ``step`` current if the stack allows; ``context`` gives the step's own context."""
         if _RUNTIME is None or asyncio._get_running_loop() is not None:
             return
         current = trace.get_current_span()
@@ -47,7 +50,7 @@ class Attachments:
             current.get_span_context().span_id in self._attached
         ):
             return
-        token = otel_context.attach(trace.set_span_in_context(step.span))
+        token = otel_context.attach(context())
         self._attached[step.span.get_span_context().span_id] = (step, token, threading.get_ident())
 
     def release(self, step: Step) -> None:

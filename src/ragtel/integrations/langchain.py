@@ -109,7 +109,8 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         run = _Run(step)
         self._runs[run_id] = run
         if attach:
-            self._attachments.maybe_attach(step, parent.step if parent else None)
+            # The step's context is built once: for attaching and for parenting its children.
+            self._attachments.maybe_attach(step, parent.step if parent else None, run.context)
         return run
 
     def _closing(self, run_id: UUID) -> _Run | None:
