@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -51,6 +52,15 @@ def assert_well_formed(spans: Sequence[ReadableSpan]) -> ReadableSpan:
     for span in spans:
         assert span.end_time is not None and span.end_time >= span.start_time
     return roots[0]
+
+
+def assert_capped_retrieval(attributes: Mapping[str, Any], *, total: int, cap: int) -> None:
+    """Documents recorded up to ``cap``, none after, and the cut marked with the real total."""
+    assert f"retrieval.documents.{cap - 1}.document.content" in attributes
+    assert f"retrieval.documents.{cap}.document.content" not in attributes
+    assert attributes["ragtel.retrieval.documents.count"] == total
+    assert attributes["ragtel.retrieval.documents.truncated"] is True
+    assert attributes["ragtel.retrieval.documents.recorded"] == cap
 
 
 def tree(spans: Sequence[ReadableSpan]) -> list[str]:

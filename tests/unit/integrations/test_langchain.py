@@ -15,7 +15,7 @@ from opentelemetry import trace
 from ragtel.demo.langchain_app import HUMAN_TEMPLATE, SYSTEM_TEMPLATE, build_chain
 from ragtel.demo.local_models import HashEmbeddings
 from ragtel.langchain import RagtelCallbackHandler, TracedEmbeddings
-from tests.unit.conftest import Traced, assert_well_formed, tree
+from tests.unit.conftest import Traced, assert_capped_retrieval, assert_well_formed, tree
 
 EXPECTED_TREE = [
     "RunnableSequence",
@@ -211,12 +211,7 @@ def test_large_retrieval_is_capped_with_markers_and_nothing_evicted(traced: Trac
     a = span.attributes
     assert span.dropped_attributes == 0
     assert a["input.value"] == "many" and a["openinference.span.kind"] == "RETRIEVER"
-    cap = traced.config.max_documents
-    assert f"retrieval.documents.{cap - 1}.document.content" in a
-    assert f"retrieval.documents.{cap}.document.content" not in a
-    assert a["ragtel.retrieval.documents.count"] == 100
-    assert a["ragtel.retrieval.documents.truncated"] is True
-    assert a["ragtel.retrieval.documents.recorded"] == cap
+    assert_capped_retrieval(a, total=100, cap=traced.config.max_documents)
     assert a["retrieval.documents.7.document.score"] == pytest.approx(0.993)
 
 

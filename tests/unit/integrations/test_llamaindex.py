@@ -51,7 +51,7 @@ from ragtel.llamaindex import (
     uninstrument_llamaindex,
 )
 from ragtel.recorder import Recorder
-from tests.unit.conftest import Traced, assert_well_formed, tree
+from tests.unit.conftest import Traced, assert_capped_retrieval, assert_well_formed, tree
 
 QUESTION = "How do I download my invoice?"
 ANSWER = DOCUMENTS[0][1]
@@ -384,12 +384,7 @@ def test_top_k_100_is_capped_with_markers_and_nothing_evicted(
     assert span.dropped_attributes == 0
     assert a["input.value"] == "many" and a["openinference.span.kind"] == "RETRIEVER"
     assert a["gen_ai.request.top_k"] == 100
-    cap = traced.config.max_documents
-    assert f"retrieval.documents.{cap - 1}.document.content" in a
-    assert f"retrieval.documents.{cap}.document.content" not in a
-    assert a["ragtel.retrieval.documents.count"] == 100
-    assert a["ragtel.retrieval.documents.truncated"] is True
-    assert a["ragtel.retrieval.documents.recorded"] == cap
+    assert_capped_retrieval(a, total=100, cap=traced.config.max_documents)
     assert a["retrieval.documents.7.document.score"] == pytest.approx(0.993)
 
 
