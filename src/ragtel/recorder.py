@@ -290,7 +290,6 @@ class Step:
     __slots__ = (
         "_attrs",
         "_bytes",
-        "_count",
         "_cuts",
         "embedding_role",
         "embedding_texts",
@@ -311,7 +310,6 @@ class Step:
         self.start_ns = time.monotonic_ns()
         self.embedding_texts: Sequence[str] = ()
         self.embedding_role = EmbeddingRole.QUERY
-        self._count = len(attrs)
         self._bytes = 0
         # Written in one call when the step ends: one lock round-trip per span, not one per
         # attribute, and no re-validation of values built to be valid.
@@ -324,7 +322,7 @@ class Step:
         """True when ``attributes`` more attributes of ``nbytes`` fit the span's budgets."""
         rec = self.recorder
         return (
-            self._count + attributes <= rec.attribute_budget
+            len(self._attrs) + attributes <= rec.attribute_budget
             and self._bytes + nbytes <= rec.max_span_bytes
         )
 
@@ -336,11 +334,10 @@ class Step:
         # Only long values matter to the byte budget; keys and numbers are a rounding error.
         size = len(value) if kind is str else (len(value) * _BYTES_PER_FLOAT if kind is list else 8)
         rec = self.recorder
-        if self._count >= rec.attribute_budget or self._bytes + size > rec.max_span_bytes:
+        if len(self._attrs) >= rec.attribute_budget or self._bytes + size > rec.max_span_bytes:
             self.cut(Ragtel.SPAN_BYTES_TRUNCATED)
             return False
         self._attrs[key] = value
-        self._count += 1
         self._bytes += size
         return True
 
@@ -460,7 +457,6 @@ class Step:
                 prefix = document_prefix(i)
                 for key, value in fields:
                     self._raw(prefix + key, value)
-                self._count += len(fields)
             self._bytes += size
             if rec._genai:
                 # Assembled from the parts already encoded for OpenInference: each document's
@@ -478,7 +474,6 @@ class Step:
             recorded += 1
         if rec._genai and genai_docs:
             self._raw(GenAI.RETRIEVAL_DOCUMENTS, "[" + ",".join(genai_docs) + "]")
-            self._count += 1
         self._raw(Ragtel.DOCUMENTS_COUNT, total)
         if recorded < total:
             self._raw(Ragtel.DOCUMENTS_TRUNCATED, True)
@@ -496,7 +491,6 @@ class Step:
         float_vectors = [to_float_list(v) for v in vectors]
         if float_vectors and float_vectors[0]:
             self._raw(GenAI.EMBEDDINGS_DIMENSION_COUNT, len(float_vectors[0]))
-            self._count += 1
         self._observe(float_vectors)
         capture_vectors = rec.config.capture_embeddings
         cap = min(total, rec.config.max_vectors)  # type: ignore[type-var]
@@ -516,7 +510,6 @@ class Step:
                 self._raw(prefix + _OI_EMB_TEXT, text)
             if vector is not None:
                 self._raw(prefix + _OI_EMB_VECTOR, vector)
-            self._count += n
             self._bytes += size
             recorded += 1
         if recorded < total and (capture_vectors or rec._content):
@@ -565,7 +558,6 @@ class Step:
                 span[GenAI.RESPONSE_TIME_TO_FIRST_CHUNK] = self._seconds_to_first_token()
         elif self.first_token_ns is not None:
             span["ragtel.llm.time_to_first_token"] = self._seconds_to_first_token()
-        self._count += 6
         if outputs:
             finish = finish_reasons[0] if finish_reasons else None
             self.add_messages(
@@ -613,10 +605,8 @@ class Step:
         attrs[Ragtel.QUERY_CENTROID_COSINE] = distances.centroid_cosine
         attrs[Ragtel.QUERY_NEAREST_DISTANCE] = distances.nearest_euclidean
         attrs[Ragtel.QUERY_NEAREST_COSINE] = distances.nearest_cosine
-        self._count += 4
         if distances.drift is not None:
             attrs[Ragtel.DRIFT] = distances.drift
-            self._count += 1
         if distances.drift_crossed:
             self.span.add_event(
                 "ragtel.drift.threshold_crossed", {Ragtel.DRIFT: distances.drift or 0.0}
