@@ -3,73 +3,72 @@
 Spans of other instrumentations (an HTTP client, a vector database driver) nest under a ragtel
 step only if that step's span is the current span while the step runs. LangChain gives no hook
 around the step's body, only start/end callbacks, and those are not always nested like a stack:
-a streaming sequence starts steps 1, 2, 3 and ends them 1, 2, 3. So each attach remembers its
-token, and ending a step unwinds every ended step whose span has become current again. Under
-asyncio nothing is attached at all: a callback there runs in the caller's task, and a span left
-attached in that context would outlive the run.
+a streaming sequence starts steps 1, 2, 3 and ends them 1, 2, 3. So each attach remembers the
+context it replaced, and ending a step unwinds every ended step whose span became current again.
+Under asyncio nothing is attached at all: a callback there runs in the caller's task, and a span
+left attached in that context would outlive the run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Callable
-from contextvars import Token
-from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.trace import Span
 
 from ragtel.recorder import Step
 
-try:  # the runtime context behind context.attach/detach; detach() logs loudly on misuse
-    from opentelemetry.context import _RUNTIME_CONTEXT as _RUNTIME
-except ImportError:  # pragma: no cover - older or future API layouts
-    _RUNTIME = None
-
 
 class Attachments:
-    """Per-handler bookkeeping of spans attached as current, keyed by ``id(span)``.
+    """Per-handler bookkeeping of spans attached as current.
 
-    An entry lives only while its span is attached, which keeps the span alive: ids are not reused.
+    Keyed weakly by span: when the context a span was attached in is gone (LangChain runs steps in
+    copied contexts) and the span has been exported, its entry goes with it. Nothing here keeps a
+    span alive, so bookkeeping cannot grow with traffic.
     """
 
     def __init__(self) -> None:
-        self._attached: dict[int, tuple[Step, Token[Any], int]] = {}
+        # Values hold the context to go back to, never a contextvars Token: a token refers to
+        # the Context it was made in, which holds the span, which would pin the weak key forever.
+        self._attached: weakref.WeakKeyDictionary[Span, tuple[Context, int]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def maybe_attach(self, step: Step, parent: Step | None, context: Callable[[], Context]) -> None:
         """Make ``step`` current if the stack allows; ``context`` gives the step's own context."""
-        if _RUNTIME is None or asyncio._get_running_loop() is not None:
+        if asyncio._get_running_loop() is not None:
             return
         current = trace.get_current_span()
         # Attach only where the stack is what it should be: the parent's span is current, or a
         # span that is not ours (the user's own). A sibling's span being current means runs are
         # interleaved in this thread (batch, streaming), and attaching would mis-nest.
-        if (parent is None or current is not parent.span) and (
-            current.get_span_context().span_id in self._attached
-        ):
+        if (parent is None or current is not parent.span) and current in self._attached:
             return
-        token = otel_context.attach(context())
-        self._attached[step.span.get_span_context().span_id] = (step, token, threading.get_ident())
+        previous = otel_context.get_current()
+        otel_context.attach(context())
+        self._attached[step.span] = (previous, threading.get_ident())
 
     def release(self, step: Step) -> None:
         """After ``step`` ended: detach it and every ended step that becomes current again."""
         if not self._attached:
             return
-        entry = self._attached.get(id(step.span))
-        if entry is None:
-            return
+        span = step.span
+        entry = self._attached.get(span)
         thread = threading.get_ident()
         while entry is not None:
-            ended_step, token, owner = entry
-            if owner != thread or not ended_step.ended:
+            previous, owner = entry
+            if owner != thread or span.is_recording():
                 return
-            if trace.get_current_span() is not ended_step.span:
+            if trace.get_current_span() is not span:
                 return  # a later sibling is on top; it unwinds this one when it ends
-            del self._attached[id(ended_step.span)]
-            try:
-                _RUNTIME.detach(token)  # type: ignore[union-attr]
-            except (ValueError, RuntimeError):
-                return
-            entry = self._attached.get(id(trace.get_current_span()))
+            del self._attached[span]
+            # Setting the previous context back (rather than resetting a token) is the same here:
+            # this thread's current span is the one attached, so this is the context it was in.
+            otel_context.attach(previous)
+            span = trace.get_current_span()
+            entry = self._attached.get(span)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 
 import pytest
@@ -288,3 +289,42 @@ def test_completion_model_span(traced: Traced) -> None:
     assert a["gen_ai.operation.name"] == "text_completion"
     assert a["llm.input_messages.0.message.content"] == "The answer?"
     assert a["llm.output_messages.0.message.content"] == "forty-two"
+
+
+def test_an_internal_error_never_reaches_the_pipeline(
+    traced: Traced, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import ragtel
+    from ragtel.recorder import Recorder
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("recorder bug")
+
+    chain, handler = _chain_and_handler(traced)
+    expected = chain.invoke("How do I download my invoice?")
+    before = ragtel.stats().get("internal_errors", 0)
+    monkeypatch.setattr(Recorder, "start_chain", broken)
+    with caplog.at_level("WARNING", logger="ragtel"):
+        for _ in range(3):
+            answer = chain.invoke("How do I download my invoice?", config={"callbacks": [handler]})
+            assert answer == expected
+    assert ragtel.stats()["internal_errors"] > before
+    logged = [r for r in caplog.records if "internal error" in r.getMessage()]
+    assert len(logged) == 1  # once per place, then only counted
+    assert handler.open_runs == 0
+
+
+def test_no_state_left_behind_after_streams_and_batches(traced: Traced) -> None:
+    chain, handler = _chain_and_handler(traced)
+    config = {"callbacks": [handler], "max_concurrency": 4}
+    chain.batch([f"How do I reach support {i}?" for i in range(8)], config=config)
+    for _ in range(3):
+        list(chain.stream("Is my data encrypted at rest?", config={"callbacks": [handler]}))
+    partial = chain.stream("Is my data encrypted at rest?", config={"callbacks": [handler]})
+    next(iter(partial))
+    partial.close()  # abandoned by the consumer
+    del partial
+    gc.collect()
+    assert handler.open_runs == 0
+    assert len(handler._attachments._attached) == 0  # bookkeeping does not grow with traffic
+    assert trace.get_current_span() is trace.INVALID_SPAN
