@@ -25,7 +25,7 @@ from ragtel.recorder import Recorder, Step
 from ragtel.records import Document, Message, PromptTemplate, RunContext, Usage
 from ragtel.semconv import Operation
 
-_GLUE_PREFIXES = (
+_COMPOSITION_PREFIXES = (
     "RunnableSequence",
     "RunnableParallel",
     "RunnablePassthrough",
@@ -58,12 +58,13 @@ active_retrieval: ContextVar[tuple[Recorder, Step] | None] = ContextVar(
 
 
 class _Run:
-    __slots__ = ("_context", "retrieval_token", "step")
+    __slots__ = ("_context", "composition", "retrieval_token", "step")
 
     def __init__(self, step: Step) -> None:
         self.step = step
         self._context: Context | None = None
         self.retrieval_token: Any = None
+        self.composition = False
 
     def context(self) -> Context:
         if self._context is None:
@@ -146,15 +147,20 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         name = _run_name(serialized, kwargs)
         run_ctx = _run_context(metadata, tags)
         run_type = kwargs.get("run_type")
+        # LangChain's own composition steps (a sequence inside the chain, a parallel map, a
+        # passthrough) run no user code: every piece of user code is a run of its own. Their
+        # inputs and outputs are their children's, recorded there; and no other
+        # instrumentation's span can start inside them, so they are never made current.
+        composition = parent_run_id is not None and name.startswith(_COMPOSITION_PREFIXES)
         if run_type == "prompt" and serialized:
             template = _prompt_template(serialized, inputs)
             step = self.recorder.start_prompt(name, template, ctx, run_ctx)
         else:
-            step = self.recorder.start_chain(name, inputs, ctx, run_ctx)
-        # LangChain's own composition steps run no user code of their own (each piece of user
-        # code is a run of its own), so no other instrumentation's span can start inside them.
-        glue = run_type in ("prompt", "parser") or name.startswith(_GLUE_PREFIXES)
-        self._opened(run_id, step, parent, parent_run_id is not None and not glue)
+            step = self.recorder.start_chain(name, None if composition else inputs, ctx, run_ctx)
+        quiet = composition or run_type in ("prompt", "parser")
+        attach = parent_run_id is not None and not quiet
+        run = self._opened(run_id, step, parent, attach)
+        run.composition = composition
 
     @guarded
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -165,7 +171,7 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         if step.kind == "PROMPT":
             step.end_prompt(_prompt_value_messages(outputs))
         else:
-            step.end_chain(outputs)
+            step.end_chain(None if run.composition else outputs)
         self._closed(run)
 
     @guarded

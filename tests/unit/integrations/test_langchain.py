@@ -328,3 +328,20 @@ def test_no_state_left_behind_after_streams_and_batches(traced: Traced) -> None:
     assert handler.open_runs == 0
     assert len(handler._attachments._attached) == 0  # bookkeeping does not grow with traffic
     assert trace.get_current_span() is trace.INVALID_SPAN
+
+
+def test_each_value_is_recorded_once(traced: Traced) -> None:
+    """Composition steps (inner sequences, parallel maps, passthroughs) carry no input or output
+    of their own: those are their children's, recorded on the children's spans."""
+    chain, handler = _chain_and_handler(traced)
+    question = "How do I download my invoice?"
+    answer = chain.invoke(question, config={"callbacks": [handler]})
+    spans = {(s.name, s.parent is None): s for s in traced.spans}
+    root = spans[("RunnableSequence", True)].attributes
+    assert root["input.value"] == question and root["output.value"] == answer
+    for name in ("RunnableSequence", "RunnableParallel<context,question>", "RunnablePassthrough"):
+        attrs = spans[(name, False)].attributes
+        assert "input.value" not in attrs and "output.value" not in attrs, name
+    lambda_step = spans[("format_documents", False)].attributes
+    assert "Invoices are issued" in lambda_step["output.value"]
+    assert json.loads(lambda_step["input.value"])[0]["page_content"]
