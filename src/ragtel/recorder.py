@@ -635,23 +635,25 @@ def write_attributes(span: Span, attrs: dict[str, Any]) -> None:
     the span's attribute store, under the span's lock. This halves the cost of ending a span with
     documents on it. Any other span, or a limit to apply, takes the public path.
     """
-    bounded = getattr(span, "_attributes", None)
-    store = getattr(bounded, "_dict", None)
-    lock = getattr(span, "_lock", None)
-    if (
-        store is None
-        or lock is None
-        or getattr(bounded, "max_value_len", 0) is not None
-        or getattr(bounded, "_immutable", True)
-        or (bounded.maxlen is not None and len(store) + len(attrs) > bounded.maxlen)  # type: ignore[union-attr]
-    ):
+    try:
+        bounded = span._attributes  # type: ignore[attr-defined]
+        store = bounded._dict
+        lock = span._lock  # type: ignore[attr-defined]
+        direct = (
+            bounded.max_value_len is None
+            and not bounded._immutable
+            and (bounded.maxlen is None or len(store) + len(attrs) <= bounded.maxlen)
+        )
+    except AttributeError:  # not an SDK span, or an SDK that changed: the public path
+        direct = False
+    if not direct:
         span.set_attributes(attrs)
         return
     for key, value in attrs.items():
         if type(value) is list:  # the SDK stores sequences as tuples; readers expect that
             attrs[key] = tuple(value)
     with lock:
-        if getattr(span, "_end_time", None) is None:
+        if span._end_time is None:  # type: ignore[attr-defined]
             store.update(attrs)
 
 

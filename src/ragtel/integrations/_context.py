@@ -39,24 +39,24 @@ class Attachments:
             weakref.WeakKeyDictionary()
         )
 
-    def maybe_attach(self, step: Step, parent: Step | None, context: Callable[[], Context]) -> None:
-        """Make ``step`` current if the stack allows; ``context`` gives the step's own context."""
+    def maybe_attach(self, step: Step, parent: Step | None, context: Callable[[], Context]) -> bool:
+        """Make ``step`` current if the stack allows (True when it did); ``context`` gives the
+        step's own context. Only a step that was attached needs ``release``."""
         if asyncio._get_running_loop() is not None:
-            return
+            return False
         current = trace.get_current_span()
         # Attach only where the stack is what it should be: the parent's span is current, or a
         # span that is not ours (the user's own). A sibling's span being current means runs are
         # interleaved in this thread (batch, streaming), and attaching would mis-nest.
         if (parent is None or current is not parent.span) and current in self._attached:
-            return
+            return False
         previous = otel_context.get_current()
         otel_context.attach(context())
         self._attached[step.span] = (previous, threading.get_ident())
+        return True
 
     def release(self, step: Step) -> None:
         """After ``step`` ended: detach it and every ended step that becomes current again."""
-        if not self._attached:
-            return
         span = step.span
         entry = self._attached.get(span)
         thread = threading.get_ident()

@@ -58,13 +58,14 @@ active_retrieval: ContextVar[tuple[Recorder, Step] | None] = ContextVar(
 
 
 class _Run:
-    __slots__ = ("_context", "composition", "retrieval_token", "step")
+    __slots__ = ("_context", "attached", "composition", "retrieval_token", "step")
 
     def __init__(self, step: Step) -> None:
         self.step = step
         self._context: Context | None = None
         self.retrieval_token: Any = None
         self.composition = False
+        self.attached = False
 
     def context(self) -> Context:
         if self._context is None:
@@ -111,14 +112,17 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         self._runs[run_id] = run
         if attach:
             # The step's context is built once: for attaching and for parenting its children.
-            self._attachments.maybe_attach(step, parent.step if parent else None, run.context)
+            run.attached = self._attachments.maybe_attach(
+                step, parent.step if parent else None, run.context
+            )
         return run
 
     def _closing(self, run_id: UUID) -> _Run | None:
         return self._runs.pop(run_id, None)
 
     def _closed(self, run: _Run) -> None:
-        self._attachments.release(run.step)
+        if run.attached:
+            self._attachments.release(run.step)
 
     def _fail(self, error: BaseException, run_id: UUID) -> None:
         run = self._closing(run_id)
