@@ -56,9 +56,6 @@ _OI_EMB_VECTOR = OpenInference.EMBEDDING_VECTOR
 _OI_ROLE = OpenInference.MESSAGE_ROLE
 _OI_CONTENT = OpenInference.MESSAGE_CONTENT
 
-# LangChain tags runs with these; they describe the framework, not the user's request.
-_FRAMEWORK_METADATA_PREFIXES = ("ls_", "lc_", "langgraph_", "checkpoint_")
-
 
 class Recorder:
     """Turns neutral step records into OpenTelemetry spans.
@@ -731,15 +728,11 @@ def _stamp_run_context(
 
 
 def _user_metadata(
-    framework: Mapping[str, Any] | None, session: Mapping[str, Any] | None
+    run: Mapping[str, Any] | None, session: Mapping[str, Any] | None
 ) -> dict[str, Any] | None:
-    if not framework and not session:
+    if not run and not session:
         return None
-    merged: dict[str, Any] = {}
-    if framework:
-        for key, value in framework.items():
-            if not key.startswith(_FRAMEWORK_METADATA_PREFIXES):
-                merged[key] = value
+    merged: dict[str, Any] = dict(run or {})
     if session:
         merged.update(session)
     return merged or None

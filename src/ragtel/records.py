@@ -52,6 +52,10 @@ class PromptTemplate:
     version: str | None = None
 
 
+# Metadata keys frameworks and applications use for the conversation a run belongs to.
+SESSION_KEYS = ("session_id", "thread_id", "conversation_id")
+
+
 @dataclass(slots=True)
 class RunContext:
     """Who and what a run belongs to, as the framework reports it."""
@@ -60,3 +64,20 @@ class RunContext:
     user_id: str | None = None
     metadata: Mapping[str, Any] | None = None
     tags: Sequence[str] | None = None
+
+    @classmethod
+    def from_metadata(
+        cls, metadata: Mapping[str, Any] | None, tags: Sequence[str] | None = None
+    ) -> RunContext | None:
+        """From the user's run metadata (session, user and the rest); None when there is none."""
+        if not metadata and not tags:
+            return None
+        md = metadata or {}
+        session_id = next((md[k] for k in SESSION_KEYS if md.get(k)), None)
+        user_id = md.get("user_id")
+        return cls(
+            session_id=str(session_id) if session_id is not None else None,
+            user_id=str(user_id) if user_id is not None else None,
+            metadata=md or None,
+            tags=list(tags) if tags else None,
+        )

@@ -34,7 +34,7 @@ _COMPOSITION_PREFIXES = (
     "RunnableEach",
 )
 _SCORE_KEYS = ("score", "relevance_score", "similarity_score", "_score", "distance")
-_SESSION_KEYS = ("session_id", "thread_id", "conversation_id")
+_FRAMEWORK_METADATA_PREFIXES = ("ls_", "lc_", "langgraph_", "checkpoint_")
 _ROLES = {
     "human": "user",
     "ai": "assistant",
@@ -391,18 +391,15 @@ def _run_name(serialized: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -
 def _run_context(
     metadata: Mapping[str, Any] | None, tags: Sequence[str] | None
 ) -> RunContext | None:
+    # LangChain tags and metadata mix the user's own with its bookkeeping (step positions,
+    # ls_* model facts, lc_versions): only the user's reach the span.
     user_tags = [t for t in tags or () if not t.startswith(("seq:step:", "map:key:"))]
-    if not metadata and not user_tags:
-        return None
-    md = metadata or {}
-    session_id = next((md[k] for k in _SESSION_KEYS if md.get(k)), None)
-    user_id = md.get("user_id")
-    return RunContext(
-        session_id=str(session_id) if session_id is not None else None,
-        user_id=str(user_id) if user_id is not None else None,
-        metadata=md,
-        tags=user_tags or None,
+    user_metadata = (
+        {k: v for k, v in metadata.items() if not k.startswith(_FRAMEWORK_METADATA_PREFIXES)}
+        if metadata
+        else None
     )
+    return RunContext.from_metadata(user_metadata, user_tags)
 
 
 def _int_or_none(value: Any) -> int | None:

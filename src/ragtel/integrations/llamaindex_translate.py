@@ -23,7 +23,6 @@ _ROLES: Final = {
     "chatbot": "assistant",
     "model": "assistant",
 }
-_SESSION_KEYS: Final = ("session_id", "thread_id", "conversation_id")
 
 # LLM fields that are request parameters, when a model class defines them.
 _PARAM_FIELDS: Final = (
@@ -156,15 +155,7 @@ def _node_id(node: Any) -> str | None:
 
 def run_context(tags: Mapping[str, Any] | None) -> RunContext | None:
     """LlamaIndex ``instrument_tags`` as the run's session, user and metadata."""
-    if not tags:
-        return None
-    session_id = next((tags[k] for k in _SESSION_KEYS if tags.get(k)), None)
-    user_id = tags.get("user_id")
-    return RunContext(
-        session_id=str(session_id) if session_id is not None else None,
-        user_id=str(user_id) if user_id is not None else None,
-        metadata=tags,
-    )
+    return RunContext.from_metadata(tags)
 
 
 def retriever_top_k(retriever: Any) -> int | None:

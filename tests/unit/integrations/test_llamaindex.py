@@ -587,7 +587,6 @@ FRAMEWORK_ONLY = {
     },
     "langchain": {
         "RETRIEVER": {"tag.tags"},
-        "LLM": {"metadata"},
     },
 }
 COMPARED_KINDS = ("RETRIEVER", "EMBEDDING", "PROMPT", "LLM")
