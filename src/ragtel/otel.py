@@ -11,6 +11,7 @@ import os
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 from urllib.parse import urlparse
 
@@ -125,46 +126,63 @@ def otlp_exporter(
     headers: Mapping[str, str] | None = None,
 ) -> SpanExporter:
     """An OTLP span exporter for ``endpoint``/``protocol``, else the ``OTEL_*`` variables."""
-    env = os.environ
-    signal_endpoint = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-    base_endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    chosen = endpoint or signal_endpoint or base_endpoint
-    protocol = resolve_protocol(protocol, chosen)
-    if chosen is not None:
-        validate_endpoint(chosen)
-    else:
-        chosen = _DEFAULT_ENDPOINTS[protocol]
+    target = _target("traces", endpoint, protocol)
     headers = dict(headers) if headers is not None else None
-    if protocol == "grpc":
+    if target.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (
             OTLPSpanExporter as GrpcExporter,
         )
 
-        parsed = urlparse(chosen)
-        inner: SpanExporter = GrpcExporter(
-            endpoint=f"{parsed.hostname}:{parsed.port or 4317}",
-            insecure=parsed.scheme == "http",
-            headers=headers,
-        )
-        return SizeLimitedExporter(inner, _GRPC_MAX_BYTES)
+        return SizeLimitedExporter(GrpcExporter(**target.grpc(), headers=headers), _GRPC_MAX_BYTES)
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
         OTLPSpanExporter as HttpExporter,
     )
 
-    # A signal-specific endpoint is used as given; a base endpoint gets the signal path appended.
-    url = chosen
-    if chosen is not signal_endpoint and not urlparse(chosen).path.rstrip("/").endswith(
-        "v1/traces"
-    ):
-        url = chosen.rstrip("/") + "/v1/traces"
-    return SizeLimitedExporter(HttpExporter(endpoint=url, headers=headers), _HTTP_MAX_BYTES)
+    return SizeLimitedExporter(HttpExporter(endpoint=target.url, headers=headers), _HTTP_MAX_BYTES)
 
 
-def resolve_protocol(protocol: str | None, endpoint: str | None) -> str:
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where one signal goes: the protocol and, for HTTP, the full URL with its signal path."""
+
+    protocol: str
+    url: str
+
+    def grpc(self) -> dict[str, Any]:
+        parsed = urlparse(self.url)
+        return {
+            "endpoint": f"{parsed.hostname}:{parsed.port or 4317}",
+            "insecure": parsed.scheme == "http",
+        }
+
+
+def _target(signal: str, endpoint: str | None, protocol: str | None) -> _Target:
+    """Resolve a signal's endpoint: argument, then ``..._<SIGNAL>_ENDPOINT``, then the base one.
+
+    A signal-specific variable is used as given; a base endpoint (or the argument) gets the
+    signal's path (``/v1/traces``) appended for HTTP, as the OTLP exporter specification says.
+    """
+    env = os.environ
+    signal_endpoint = env.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT")
+    chosen = endpoint or signal_endpoint or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    resolved = resolve_protocol(protocol, chosen, signal=signal)
+    if chosen is None:
+        chosen = _DEFAULT_ENDPOINTS[resolved]
+    else:
+        validate_endpoint(chosen)
+    as_given = endpoint is None and chosen == signal_endpoint
+    path = f"v1/{signal}"
+    if resolved != "grpc" and not as_given and not urlparse(chosen).path.rstrip("/").endswith(path):
+        chosen = chosen.rstrip("/") + "/" + path
+    return _Target(resolved, chosen)
+
+
+def resolve_protocol(protocol: str | None, endpoint: str | None, *, signal: str = "traces") -> str:
+    """``protocol``, else ``OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL``, else the base variable."""
     env = os.environ
     raw = (
         protocol
-        or env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or env.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL")
         or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
     )
     if raw is None:
@@ -241,30 +259,18 @@ def _configure_metrics(
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-    env = os.environ
-    chosen = (
-        endpoint
-        or env.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
-        or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    )
-    proto = resolve_protocol(protocol, chosen)
-    if proto == "grpc":
+    target = _target("metrics", endpoint, protocol)
+    metric_headers = dict(headers) if headers else None
+    if target.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 
-        parsed = urlparse(chosen or _DEFAULT_ENDPOINTS[proto])
-        exporter: Any = OTLPMetricExporter(
-            endpoint=f"{parsed.hostname}:{parsed.port or 4317}",
-            insecure=parsed.scheme == "http",
-            headers=dict(headers) if headers else None,
-        )
+        exporter: Any = OTLPMetricExporter(**target.grpc(), headers=metric_headers)
     else:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
             OTLPMetricExporter as HttpMetricExporter,
         )
 
-        base = (chosen or _DEFAULT_ENDPOINTS[proto]).rstrip("/")
-        url = base if base.endswith("v1/metrics") else base + "/v1/metrics"
-        exporter = HttpMetricExporter(endpoint=url, headers=dict(headers) if headers else None)
+        exporter = HttpMetricExporter(endpoint=target.url, headers=metric_headers)
     provider = MeterProvider(
         resource=_resource(service_name), metric_readers=[PeriodicExportingMetricReader(exporter)]
     )

@@ -113,3 +113,17 @@ def test_resource_attributes_from_environment(monkeypatch: pytest.MonkeyPatch) -
     assert attrs["deployment.environment"] == "staging" and attrs["team"] == "search"
     assert attrs["openinference.project.name"] == "from-env"  # Phoenix's project
     json.dumps(dict(attrs))
+
+
+def test_metrics_endpoint_follows_the_same_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ragtel.otel import _target
+
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL", raising=False)
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
+    assert _target("metrics", None, None).url == "http://127.0.0.1:4318/v1/metrics"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://127.0.0.1:9000/m")
+    assert _target("metrics", None, None).url == "http://127.0.0.1:9000/m"
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc")
+    assert _target("metrics", None, None).protocol == "grpc"
+    with pytest.raises(ValueError, match="must start with http"):
+        _target("metrics", "collector:4317", None)
