@@ -65,7 +65,12 @@ def configure(
     setting, so misconfiguration shows at start-up rather than as missing traces.
     """
     config = config or TraceConfig()
-    span_exporter = exporter or otlp_exporter(endpoint=endpoint, protocol=protocol, headers=headers)
+    # An exporter passed in is wrapped too: its failures count in ragtel.stats() like OTLP's.
+    span_exporter = (
+        SizeLimitedExporter(exporter, None)
+        if exporter is not None
+        else otlp_exporter(endpoint=endpoint, protocol=protocol, headers=headers)
+    )
     with _State.lock:
         existing = trace.get_tracer_provider()
         if isinstance(existing, TracerProvider) and existing not in _State.owned:
@@ -294,19 +299,21 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
 
 
 class SizeLimitedExporter(SpanExporter):
-    """Splits each batch so that no export request exceeds ``max_bytes`` (estimated).
+    """Counts exported and failed spans, and splits each batch so that no export request exceeds
+    ``max_bytes`` (estimated; None: no splitting).
 
     The batch processor batches by count (512 spans); 512 retrieval spans with their documents can
     be far over the Collector's 4 MiB gRPC limit, and the whole request would be refused.
     """
 
-    def __init__(self, inner: SpanExporter, max_bytes: int) -> None:
+    def __init__(self, inner: SpanExporter, max_bytes: int | None) -> None:
         self.inner = inner
         self.max_bytes = max_bytes
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         result = SpanExportResult.SUCCESS
-        for chunk in _chunks(spans, self.max_bytes):
+        chunks = [spans] if self.max_bytes is None else _chunks(spans, self.max_bytes)
+        for chunk in chunks:
             try:
                 outcome = self.inner.export(chunk)
             except Exception:  # an exporter bug must not kill the export thread

@@ -57,3 +57,15 @@ def test_writes_one_export_request_per_line(tmp_path: Path) -> None:
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="does not exist"):
         OTLPFileExporter(tmp_path / "nope" / "traces.jsonl")
+
+
+def test_a_failing_exporter_given_to_configure_is_counted(tmp_path: Path) -> None:
+    import ragtel
+
+    exporter = OTLPFileExporter(tmp_path / "traces.jsonl")
+    provider = ragtel.configure("file-svc", exporter=exporter)
+    before = ragtel.stats().get("spans_export_failed", 0)
+    exporter.shutdown()  # the file is closed: every later export fails
+    provider.get_tracer("t").start_span("lost").end()
+    provider.force_flush()  # type: ignore[attr-defined]
+    assert ragtel.stats()["spans_export_failed"] == before + 1
