@@ -43,6 +43,15 @@ def _x_axis(ax: Any, windows: list[Any], analysis: DriftAnalysis) -> list[Any]:
     return [(w.start_ns - first) / NS for w in windows]
 
 
+def _save(plt: Any, fig: Any, path: Path, *, dated: bool = False) -> Path:
+    if dated:  # slant date labels; after plotting, when the tick labels exist
+        fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def _plots(analysis: DriftAnalysis, out: Path) -> dict[str, Path]:
     """Render the PNGs; empty when matplotlib is missing."""
     try:
@@ -81,10 +90,7 @@ def _plots(analysis: DriftAnalysis, out: Path) -> dict[str, Path]:
     ax.set_title("Queries and context (2-D projection of the joint principal axes)")
     ax.set_xticks([])
     ax.set_yticks([])
-    files["map"] = out / "map.png"
-    fig.tight_layout()
-    fig.savefig(files["map"])
-    plt.close(fig)
+    files["map"] = _save(plt, fig, out / "map.png")
 
     # 2. Drift per window with the threshold.
     fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=110)
@@ -97,16 +103,11 @@ def _plots(analysis: DriftAnalysis, out: Path) -> dict[str, Path]:
             ax.step(x, [np.nan if v is None else v for v in limits], where="mid",
                     color="#c0392b", linestyle="--", label="threshold")  # fmt: skip
         ax.legend(fontsize=8)
-        if analysis.window_ns >= 60 * NS:
-            fig.autofmt_xdate()
     else:
         ax.text(0.5, 0.5, "not enough queries per window", ha="center", transform=ax.transAxes)
     ax.set_ylabel("centroid distance to reference")
     ax.set_title("Query drift per window")
-    files["drift"] = out / "drift.png"
-    fig.tight_layout()
-    fig.savefig(files["drift"])
-    plt.close(fig)
+    files["drift"] = _save(plt, fig, out / "drift.png", dated=analysis.window_ns >= 60 * NS)
 
     # 3. Distribution of query-to-context distances, per window (median and 10-90% band).
     fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=110)
@@ -119,17 +120,12 @@ def _plots(analysis: DriftAnalysis, out: Path) -> dict[str, Path]:
         ax.fill_between(x, lo, hi, color="#f0b27a", alpha=0.5, label="10-90%")
         ax.plot(x, mid, color="#d35400", marker="o", label="median")
         ax.legend(fontsize=8)
-        if analysis.window_ns >= 60 * NS:
-            fig.autofmt_xdate()
     else:
         ax.text(0.5, 0.5, "no context vectors to measure against", ha="center",
                 transform=ax.transAxes)  # fmt: skip
     ax.set_ylabel("cosine distance to nearest context")
     ax.set_title("Query-to-context distance per window")
-    files["distances"] = out / "distances.png"
-    fig.tight_layout()
-    fig.savefig(files["distances"])
-    plt.close(fig)
+    files["distances"] = _save(plt, fig, out / "distances.png", dated=analysis.window_ns >= 60 * NS)
     return files
 
 
