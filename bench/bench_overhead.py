@@ -325,22 +325,10 @@ def main() -> int:
             + ", ".join(f"{r:.0f}" for r in rounds[variant])
             + ")"
         )
-    base = medians["none"]
-    added = {k: v - base for k, v in medians.items() if k != "none"}
-    print()
-    for variant, extra in added.items():
-        print(f"{variant:14s} adds {extra:7.0f} µs/invoke")
-    summary: dict = {
-        "framework": args.framework,
-        "per_invoke_cpu_us": medians,
-        "added_cpu_us": added,
-        "invokes": args.invokes,
-        "rounds": args.rounds,
-    }
-    _ratios(summary, added)
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
-    return 0
+    return _summarize(
+        args, medians, "cpu_us", "µs/invoke", 1.0,
+        {"invokes": args.invokes, "rounds": args.rounds},
+    )  # fmt: skip
 
 
 def _instructions_main(args: argparse.Namespace) -> int:
@@ -354,16 +342,31 @@ def _instructions_main(args: argparse.Namespace) -> int:
             continue
         per_invoke[variant] = (counts[1] - counts[0]) / (high - low)
         print(f"{variant:14s} {per_invoke[variant] / 1e6:8.3f} M instructions/invoke")
+    return _summarize(
+        args, per_invoke, "instructions", "M instructions/invoke", 1e6,
+        {"method": "callgrind instructions per invoke"},
+    )  # fmt: skip
+
+
+def _summarize(
+    args: argparse.Namespace,
+    per_invoke: dict[str, float],
+    key: str,
+    unit: str,
+    scale: float,
+    extra: dict,
+) -> int:
+    """Print what each variant adds over no tracing and the ratios; write the JSON summary."""
     base = per_invoke["none"]
     added = {k: v - base for k, v in per_invoke.items() if k != "none"}
     print()
-    for variant, extra in added.items():
-        print(f"{variant:14s} adds {extra / 1e6:7.3f} M instructions/invoke")
+    for variant, cost in added.items():
+        print(f"{variant:14s} adds {cost / scale:7.3f} {unit}")
     summary: dict = {
         "framework": args.framework,
-        "method": "callgrind instructions per invoke",
-        "per_invoke_instructions": per_invoke,
-        "added_instructions": added,
+        **extra,
+        f"per_invoke_{key}": per_invoke,
+        f"added_{key}": added,
     }
     _ratios(summary, added)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
