@@ -3,17 +3,29 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
+# What is installed is recorded per extras set, not inferred from the `ragtel` script: the README's
+# first command (`pip install -e .`) creates `.venv/bin/ragtel` without the test tools, and `make
+# test` must still install them.  A stamp is redone when pyproject.toml changes.
+STAMP_BASE := $(VENV)/.ragtel-installed-base
+STAMP_DEV := $(VENV)/.ragtel-installed-dev
+
 .PHONY: install demo test unit e2e backends lint bench clean
 
-$(BIN)/ragtel: pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+
+$(STAMP_BASE): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
 	touch $@
 
-install: $(BIN)/ragtel
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(STAMP_BASE)
 
-demo: install
+install: $(STAMP_DEV)
+
+demo: $(STAMP_BASE)
 	$(BIN)/ragtel demo
 
 # Real Jaeger, OpenTelemetry Collector and Phoenix, built or installed once into .cache/.
