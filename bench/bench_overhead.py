@@ -96,7 +96,7 @@ def _provider():  # type: ignore[no-untyped-def]
             return SpanExportResult.SUCCESS
 
     from ragtel.config import TraceConfig
-    from ragtel.otel import span_limits_for
+    from ragtel.export import span_limits_for
 
     provider = TracerProvider(span_limits=span_limits_for(TraceConfig()))
     provider.add_span_processor(BatchSpanProcessor(Drop(), max_queue_size=1 << 16))

@@ -8,12 +8,12 @@ ragtel.instrument()                             # every LangChain / LlamaIndex r
 from ragtel._stats import snapshot as stats
 from ragtel._version import __version__
 from ragtel.config import TraceConfig
-from ragtel.feedback import record_feedback
-from ragtel.file_exporter import OTLPFileExporter
+from ragtel.export.file_exporter import OTLPFileExporter
+from ragtel.export.setup import configure
 from ragtel.instrument import instrument, uninstrument
-from ragtel.otel import configure
-from ragtel.runs import last_trace_id
-from ragtel.session import session
+from ragtel.recording.feedback import record_feedback
+from ragtel.recording.runs import last_trace_id
+from ragtel.recording.session import session
 
 __all__ = [
     "OTLPFileExporter",

@@ -14,8 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ragtel.redact import scrub_secrets
-
 RAGTEL_CAPTURE_CONTENT: Final = "RAGTEL_CAPTURE_CONTENT"
 """``true``/``false``: record texts (queries, documents, prompts, answers). Default true."""
 OTEL_GENAI_CAPTURE: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
@@ -58,6 +56,38 @@ CONVENTIONS: Final = frozenset({"openinference", "genai"})
 
 
 @dataclass(frozen=True, slots=True)
+class Settings:
+    """A ``TraceConfig`` resolved: every field has its final, typed value. Built once per config."""
+
+    capture_content: bool = True
+    capture_embeddings: bool = True
+    max_documents: int = 50
+    max_text_chars: int = 8000
+    max_vectors: int = 32
+    max_messages: int = 64
+    max_span_bytes: int = 1 << 20
+    conventions: frozenset[str] = CONVENTIONS
+    redact: Callable[[str], str] | None = None
+    redact_secrets: bool = True
+    monitor: bool = True
+
+    @property
+    def openinference(self) -> bool:
+        return "openinference" in self.conventions
+
+    @property
+    def genai(self) -> bool:
+        return "genai" in self.conventions
+
+
+def resolve(config: TraceConfig | Settings | None) -> Settings:
+    """The settings of ``config`` (None: from the environment and defaults)."""
+    if isinstance(config, Settings):
+        return config
+    return (config or TraceConfig()).settings()
+
+
+@dataclass(frozen=True, slots=True)
 class TraceConfig:
     """What ragtel records and how much of it. Fields left as None come from the environment."""
 
@@ -73,6 +103,7 @@ class TraceConfig:
     redact_secrets: bool | None = None
     monitor: bool | None = None
     _resolved: bool = field(default=False, repr=False, compare=False)
+    _settings: Settings | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self._resolved:
@@ -119,29 +150,27 @@ class TraceConfig:
         for name, value in values.items():
             object.__setattr__(self, name, value)
         object.__setattr__(self, "_resolved", True)
+        object.__setattr__(self, "_settings", Settings(**values))
 
     @property
     def openinference(self) -> bool:
-        return "openinference" in self.conventions  # type: ignore[operator]
+        return "openinference" in self.settings().conventions
 
     @property
     def genai(self) -> bool:
-        return "genai" in self.conventions  # type: ignore[operator]
+        return "genai" in self.settings().conventions
 
-    def text_filter(self) -> Callable[[str], str] | None:
-        """The chain of redactions applied to every recorded text, or None when there is none."""
-        steps = [f for f in (scrub_secrets if self.redact_secrets else None, self.redact) if f]
-        if not steps:
-            return None
-        if len(steps) == 1:
-            return steps[0]
-        first, second = steps
-        return lambda text: second(first(text))
+    def settings(self) -> Settings:
+        """The resolved values as a typed, frozen ``Settings`` (what the recorder reads)."""
+        if self._settings is None:  # built with _resolved=True: the fields are final already
+            values = {f.name: getattr(self, f.name) for f in dataclasses.fields(Settings)}
+            object.__setattr__(self, "_settings", Settings(**values))
+        return self._settings  # type: ignore[return-value]
 
     def replace(self, **changes: Any) -> TraceConfig:
         """A copy with some fields changed (validated like the constructor)."""
         current = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        current.update(changes, _resolved=False)
+        current.update(changes, _resolved=False, _settings=None)
         return TraceConfig(**current)
 
 

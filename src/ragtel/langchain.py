@@ -1,6 +1,5 @@
 """LangChain integration: ``RagtelCallbackHandler`` and ``TracedEmbeddings``."""
 
-from ragtel.integrations.langchain import RagtelCallbackHandler
-from ragtel.integrations.langchain_embeddings import TracedEmbeddings
+from ragtel.integrations.langchain import RagtelCallbackHandler, TracedEmbeddings
 
 __all__ = ["RagtelCallbackHandler", "TracedEmbeddings"]

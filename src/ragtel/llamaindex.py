@@ -12,8 +12,6 @@ uninstrument_llamaindex(handler)
 
 from __future__ import annotations
 
-from opentelemetry import trace
-
 from ragtel.config import TraceConfig
 from ragtel.integrations.llamaindex import (
     DEFAULT_STREAM_TIMEOUT,
@@ -23,6 +21,7 @@ from ragtel.integrations.llamaindex import (
     instrument,
     uninstrument,
 )
+from ragtel.recording import TracerProvider
 
 __all__ = [
     "RagtelEventHandler",
@@ -34,7 +33,7 @@ __all__ = [
 
 
 def instrument_llamaindex(
-    tracer_provider: trace.TracerProvider | None = None,
+    tracer_provider: TracerProvider | None = None,
     config: TraceConfig | None = None,
     *,
     stream_timeout: float | None = DEFAULT_STREAM_TIMEOUT,

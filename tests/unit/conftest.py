@@ -11,8 +11,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from ragtel import _stats
 from ragtel.config import TraceConfig
-from ragtel.monitor_hook import set_monitor
-from ragtel.otel import span_limits_for
+from ragtel.export.limits import span_limits_for
+from ragtel.recording.monitor_hook import set_monitor
 
 
 class Traced:

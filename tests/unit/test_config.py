@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from ragtel.config import TraceConfig
@@ -59,12 +61,12 @@ def test_unknown_argument_is_an_error() -> None:
         TraceConfig(max_docs=3)  # type: ignore[call-arg]
 
 
-def test_redaction_chain_applies_user_function_after_secret_scrubbing() -> None:
-    config = TraceConfig(redact=lambda text: text.replace("alice", "<name>"))
-    scrub = config.text_filter()
-    assert scrub is not None
-    assert scrub("alice key sk-abcdefghijklmnopqrstuvwx") == "<name> key [REDACTED]"
-    assert TraceConfig(redact_secrets=False).text_filter() is None
+def test_resolved_settings_are_typed_and_frozen(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAGTEL_MAX_DOCUMENTS", "7")
+    settings = TraceConfig(max_vectors=3).settings()
+    assert (settings.max_documents, settings.max_vectors) == (7, 3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.max_documents = 1  # type: ignore[misc]
 
 
 def test_development_tooling_variables_are_not_typos(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -78,7 +78,7 @@ def test_feedback_joins_the_trace_it_judges(instrumented: Traced) -> None:
     trace_id = ragtel.last_trace_id()
     assert trace_id is not None
     ragtel.record_feedback(trace_id, score=0.0, label="thumbs_down", comment="wrong answer")
-    ragtel.otel.current_provider().force_flush()  # type: ignore[attr-defined]
+    ragtel.export.current_provider().force_flush()  # type: ignore[attr-defined]
     spans = instrumented.traces()[int(trace_id, 16)]
     feedback = next(s for s in spans if s.name == "feedback")
     root = assert_well_formed(spans)
@@ -101,3 +101,22 @@ def test_feedback_joins_the_trace_it_judges(instrumented: Traced) -> None:
 def test_feedback_validation(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ragtel.record_feedback(**kwargs)
+
+
+def test_instrument_before_configure_records_with_what_configure_set() -> None:
+    # The documented two lines, in the "wrong" order: the handler instrument() makes first must
+    # still record to configure()'s exporter, under configure()'s settings.
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    ragtel.instrument()
+    try:
+        exporter = InMemorySpanExporter()
+        ragtel.configure(exporter=exporter, config=ragtel.TraceConfig(max_documents=1))
+        build_chain().invoke(QUESTIONS[4])
+        ragtel.export.current_provider().force_flush()  # type: ignore[attr-defined]
+    finally:
+        ragtel.uninstrument()
+    spans = exporter.get_finished_spans()
+    (retriever,) = [s for s in spans if s.attributes["openinference.span.kind"] == "RETRIEVER"]
+    assert retriever.attributes["ragtel.retrieval.documents.recorded"] == 1
+    assert "retrieval.documents.1.document.content" not in retriever.attributes

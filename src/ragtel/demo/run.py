@@ -17,7 +17,7 @@ import ragtel
 from ragtel.config import TraceConfig
 from ragtel.demo.corpus import OFF_TOPIC_QUESTIONS, QUESTIONS, STREAM_QUESTIONS
 from ragtel.demo.tree import format_trace, group_traces
-from ragtel.file_exporter import OTLPFileExporter
+from ragtel.export import OTLPFileExporter, otlp_exporter, resolve_protocol
 
 DEFAULT_OUT = "ragtel-traces.jsonl"
 
@@ -71,8 +71,8 @@ def _exporter(options: DemoOptions) -> tuple[SpanExporter | None, str]:
         or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     )
     if endpoint:
-        exporter = ragtel.otel.otlp_exporter(endpoint=options.endpoint, protocol=options.protocol)
-        protocol = ragtel.otel.resolve_protocol(options.protocol, endpoint)
+        exporter = otlp_exporter(endpoint=options.endpoint, protocol=options.protocol)
+        protocol = resolve_protocol(options.protocol, endpoint)
         return exporter, f"{endpoint} (OTLP {protocol})"
     return OTLPFileExporter(options.out), options.out
 

@@ -14,7 +14,7 @@ import pytest
 import ragtel
 from ragtel.cli import main
 from ragtel.demo.corpus import DOCUMENTS, OFF_TOPIC_QUESTIONS
-from ragtel.monitor_hook import set_monitor
+from ragtel.recording.monitor_hook import set_monitor
 
 # Enough queries that, whatever round window width the analysis picks (it aims at ~100 queries
 # a window), whole windows fall on both sides of the change half-way. The demo answers a few

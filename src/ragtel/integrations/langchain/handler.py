@@ -1,0 +1,336 @@
+"""LangChain adapter: callback events -> ragtel step records -> spans.
+
+Parents come from LangChain's own ``parent_run_id``, never from "the current span": under asyncio
+and ``batch`` LangChain delivers callbacks from several threads and tasks at once, interleaved.
+State is a dict keyed by run id, safe under the GIL for the single get/set/pop done per event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+
+from ragtel._guard import guarded
+from ragtel.config import TraceConfig
+from ragtel.integrations.langchain import translate as tr
+from ragtel.recording import Recorder, Step, TracerProvider
+from ragtel.recording.current import Attachments, enter_retrieval, leave_retrieval
+from ragtel.recording.records import Message
+from ragtel.semconv import Operation
+
+_COMPOSITION_PREFIXES = (
+    "RunnableSequence",
+    "RunnableParallel",
+    "RunnablePassthrough",
+    "RunnableAssign",
+    "RunnablePick",
+    "RunnableEach",
+)
+
+
+class _Run:
+    __slots__ = ("attached", "composition", "retrieval_token", "step")
+
+    def __init__(self, step: Step) -> None:
+        self.step = step
+        self.retrieval_token: Any = None
+        self.composition = False
+        self.attached = False
+
+
+class RagtelCallbackHandler(BaseCallbackHandler):
+    """Records every LangChain run (chains, retrievers, prompts, models, tools) as a span.
+
+    Pass it as a callback (``config={"callbacks": [RagtelCallbackHandler()]}``) or let
+    ``ragtel.instrument()`` add it to every run in the process.
+    """
+
+    # Called in the event loop instead of a thread pool: everything here is CPU-only and short,
+    # and a thread hop per event would cost more than the recording itself.
+    run_inline = True
+    raise_error = False
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None = None,
+        config: TraceConfig | None = None,
+        *,
+        recorder: Recorder | None = None,
+    ) -> None:
+        super().__init__()
+        if recorder is None:
+            recorder = Recorder(tracer_provider, config, framework="langchain")
+        self.recorder = recorder
+        self._runs: dict[UUID, _Run] = {}
+        self._attachments = Attachments()
+
+    # -- lifecycle helpers ---------------------------------------------------------------------
+
+    def _parent(self, parent_run_id: UUID | None) -> tuple[_Run | None, Step | None]:
+        if parent_run_id is None:
+            return None, None
+        parent = self._runs.get(parent_run_id)
+        return parent, (parent.step if parent is not None else None)
+
+    def _opened(self, run_id: UUID, step: Step, parent: _Run | None, attach: bool) -> _Run:
+        run = _Run(step)
+        self._runs[run_id] = run
+        if attach:
+            run.attached = self._attachments.maybe_attach(step, parent.step if parent else None)
+        return run
+
+    def _closing(self, run_id: UUID) -> _Run | None:
+        return self._runs.pop(run_id, None)
+
+    def _closed(self, run: _Run) -> None:
+        if run.attached:
+            self._attachments.release(run.step)
+
+    def _fail(self, error: BaseException, run_id: UUID) -> None:
+        run = self._closing(run_id)
+        if run is None:
+            return
+        if run.retrieval_token is not None:
+            _leave_retrieval(run)
+        run.step.fail(error)
+        self._closed(run)
+
+    # -- chains, prompts, parsers -------------------------------------------------------------
+
+    @guarded
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any] | None,
+        inputs: Any,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        parent, parent_step = self._parent(parent_run_id)
+        name = tr.run_name(serialized, kwargs)
+        run_ctx = tr.run_context(metadata, tags)
+        run_type = kwargs.get("run_type")
+        # LangChain's own composition steps (a sequence inside the chain, a parallel map, a
+        # passthrough) run no user code: every piece of user code is a run of its own. Their
+        # inputs and outputs are their children's, recorded there; and no other
+        # instrumentation's span can start inside them, so they are never made current.
+        composition = parent_run_id is not None and name.startswith(_COMPOSITION_PREFIXES)
+        if run_type == "prompt" and serialized:
+            template = tr.prompt_template(serialized, inputs)
+            step = self.recorder.start_prompt(name, template, parent_step, run_ctx)
+        else:
+            step = self.recorder.start_chain(
+                name, None if composition else inputs, parent_step, run_ctx
+            )
+        quiet = composition or run_type in ("prompt", "parser")
+        attach = parent_run_id is not None and not quiet
+        run = self._opened(run_id, step, parent, attach)
+        run.composition = composition
+
+    @guarded
+    def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        run = self._closing(run_id)
+        if run is None:
+            return
+        step = run.step
+        if step.kind == "PROMPT":
+            step.end_prompt(tr.prompt_value_messages(outputs))
+        else:
+            step.end_chain(None if run.composition else outputs)
+        self._closed(run)
+
+    @guarded
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._fail(error, run_id)
+
+    # -- retrievers ----------------------------------------------------------------------------
+
+    @guarded
+    def on_retriever_start(
+        self,
+        serialized: dict[str, Any] | None,
+        query: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        parent, parent_step = self._parent(parent_run_id)
+        md = metadata or {}
+        step = self.recorder.start_retrieval(
+            tr.run_name(serialized, kwargs),
+            query,
+            parent_step,
+            tr.run_context(metadata, tags),
+            top_k=tr.int_or_none(md.get("ls_retriever_k") or md.get("k")),
+            data_source=md.get("ls_vector_store_provider"),
+        )
+        run = self._opened(run_id, step, parent, parent_run_id is not None)
+        run.retrieval_token = enter_retrieval(self.recorder, step)
+
+    @guarded
+    def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
+        run = self._closing(run_id)
+        if run is None:
+            return
+        _leave_retrieval(run)
+        run.step.end_retrieval([tr.to_document(d) for d in documents])
+        self._closed(run)
+
+    @guarded
+    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._fail(error, run_id)
+
+    # -- models --------------------------------------------------------------------------------
+
+    @guarded
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any] | None,
+        messages: list[list[Any]],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        converted = [tr.to_message(m) for m in (messages[0] if messages else ())]
+        self._start_generation(
+            serialized, converted, Operation.CHAT, run_id, parent_run_id, tags, metadata, kwargs
+        )
+
+    @guarded
+    def on_llm_start(
+        self,
+        serialized: dict[str, Any] | None,
+        prompts: list[str],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        converted = [Message("user", p) for p in prompts[:1]]
+        self._start_generation(
+            serialized,
+            converted,
+            Operation.TEXT_COMPLETION,
+            run_id,
+            parent_run_id,
+            tags,
+            metadata,
+            kwargs,
+        )
+
+    def _start_generation(
+        self,
+        serialized: dict[str, Any] | None,
+        messages: list[Message],
+        operation: str,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+        kwargs: dict[str, Any],
+    ) -> None:
+        parent, parent_step = self._parent(parent_run_id)
+        md = metadata or {}
+        params: dict[str, Any] = dict(kwargs.get("invocation_params") or {})
+        model = (
+            md.get("ls_model_name")
+            or params.get("model")
+            or params.get("model_name")
+            or params.get("model_id")
+            or params.get("_type")
+        )
+        params.pop("_type", None)
+        step = self.recorder.start_generation(
+            tr.run_name(serialized, kwargs),
+            parent_step,
+            tr.run_context(metadata, tags),
+            model=str(model) if model else None,
+            provider=md.get("ls_provider"),
+            params=params,
+            messages=messages,
+            operation=operation,
+        )
+        self._opened(run_id, step, parent, parent_run_id is not None)
+
+    @guarded
+    def on_llm_new_token(self, token: str, *, run_id: UUID, **kwargs: Any) -> None:
+        run = self._runs.get(run_id)
+        if run is not None:
+            run.step.first_token()
+
+    @guarded
+    def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        run = self._closing(run_id)
+        if run is None:
+            return
+        outputs, usage, finish, response_model = tr.generation_result(response)
+        run.step.end_generation(
+            outputs, usage=usage, finish_reasons=finish, response_model=response_model
+        )
+        self._closed(run)
+
+    @guarded
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._fail(error, run_id)
+
+    # -- tools ---------------------------------------------------------------------------------
+
+    @guarded
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any] | None,
+        input_str: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        inputs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        parent, parent_step = self._parent(parent_run_id)
+        step = self.recorder.start_tool(
+            tr.run_name(serialized, kwargs),
+            inputs if inputs is not None else input_str,
+            parent_step,
+            tr.run_context(metadata, tags),
+            description=(serialized or {}).get("description"),
+        )
+        self._opened(run_id, step, parent, parent_run_id is not None)
+
+    @guarded
+    def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        run = self._closing(run_id)
+        if run is None:
+            return
+        run.step.end_tool(output)
+        self._closed(run)
+
+    @guarded
+    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._fail(error, run_id)
+
+    @property
+    def open_runs(self) -> int:
+        """Runs started and not yet ended (0 when idle; a leak shows here)."""
+        return len(self._runs)
+
+
+def _leave_retrieval(run: _Run) -> None:
+    token, run.retrieval_token = run.retrieval_token, None
+    if token is not None:
+        leave_retrieval(token)

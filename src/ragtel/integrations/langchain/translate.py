@@ -1,0 +1,197 @@
+"""LangChain objects -> ragtel records: pure functions, no state, no OpenTelemetry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.documents import Document as LangChainDocument
+
+from ragtel.recording.encode import register_json_encoder
+from ragtel.recording.records import Document, Message, PromptTemplate, RunContext, Usage
+
+_SCORE_KEYS = ("score", "relevance_score", "similarity_score", "_score", "distance")
+_FRAMEWORK_METADATA_PREFIXES = ("ls_", "lc_", "langgraph_", "checkpoint_")
+_ROLES = {
+    "human": "user",
+    "ai": "assistant",
+    "system": "system",
+    "tool": "tool",
+    "function": "tool",
+    "AIMessageChunk": "assistant",
+    "developer": "system",
+}
+_TEMPLATE_ROLES = {
+    "SystemMessagePromptTemplate": "system",
+    "HumanMessagePromptTemplate": "user",
+    "AIMessagePromptTemplate": "assistant",
+}
+
+
+def run_name(serialized: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> str:
+    name = kwargs.get("name")
+    if name:
+        return str(name)
+    if serialized:
+        if serialized.get("name"):
+            return str(serialized["name"])
+        ident = serialized.get("id")
+        if ident:
+            return str(ident[-1])
+    return "unnamed"
+
+
+def run_context(
+    metadata: Mapping[str, Any] | None, tags: Sequence[str] | None
+) -> RunContext | None:
+    # LangChain tags and metadata mix the user's own with its bookkeeping (step positions,
+    # ls_* model facts, lc_versions): only the user's reach the span.
+    user_tags = [t for t in tags or () if not t.startswith(("seq:step:", "map:key:"))]
+    user_metadata = (
+        {k: v for k, v in metadata.items() if not k.startswith(_FRAMEWORK_METADATA_PREFIXES)}
+        if metadata
+        else None
+    )
+    return RunContext.from_metadata(user_metadata, user_tags)
+
+
+def int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def to_document(doc: Any) -> Document:
+    metadata = getattr(doc, "metadata", None) or {}
+    score = None
+    for key in _SCORE_KEYS:
+        if key in metadata:
+            score = metadata[key]
+            break
+    doc_id = getattr(doc, "id", None) or metadata.get("id") or metadata.get("doc_id")
+    return Document(
+        content=getattr(doc, "page_content", None),
+        id=str(doc_id) if doc_id is not None else None,
+        score=score,
+        metadata=metadata or None,
+    )
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content blocks
+        parts = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, Mapping) and isinstance(block.get("text"), str):
+                parts.append(block["text"])
+        return "".join(parts)
+    return str(content)
+
+
+def to_message(message: Any) -> Message:
+    kind = getattr(message, "type", "user")
+    role = getattr(message, "role", None) if kind == "chat" else _ROLES.get(kind, kind)
+    return Message(str(role or kind), _text_of(getattr(message, "content", message)))
+
+
+def prompt_value_messages(value: Any) -> list[Message]:
+    messages = getattr(value, "messages", None)
+    if messages is not None:
+        return [to_message(m) for m in messages]
+    text = getattr(value, "text", None)
+    if isinstance(text, str):
+        return [Message("user", text)]
+    if isinstance(value, str):
+        return [Message("user", value)]
+    return []
+
+
+def prompt_template(serialized: Mapping[str, Any], inputs: Any) -> PromptTemplate:
+    kwargs = serialized.get("kwargs") or {}
+    messages: list[tuple[str, str]] = []
+    for item in kwargs.get("messages") or ():
+        messages.append(_template_message(item))
+    if not messages and isinstance(kwargs.get("template"), str):
+        messages.append(("user", kwargs["template"]))
+    variables: dict[str, Any] = {}
+    partials = kwargs.get("partial_variables")
+    if isinstance(partials, Mapping):
+        variables.update(partials)
+    if isinstance(inputs, Mapping):
+        variables.update(inputs)
+    return PromptTemplate(messages, variables)
+
+
+def _template_message(item: Any) -> tuple[str, str]:
+    if not isinstance(item, Mapping):
+        return ("user", str(item))
+    cls = (item.get("id") or ["?"])[-1]
+    kw = item.get("kwargs") or {}
+    if cls == "MessagesPlaceholder":
+        return ("placeholder", "{" + str(kw.get("variable_name", "")) + "}")
+    role = _TEMPLATE_ROLES.get(cls) or kw.get("role") or "user"
+    prompt = kw.get("prompt")
+    if isinstance(prompt, Mapping):
+        template = (prompt.get("kwargs") or {}).get("template")
+        if isinstance(template, str):
+            return (role, template)
+    if isinstance(prompt, list):  # multi-part templates
+        texts = [
+            (p.get("kwargs") or {}).get("template", "") for p in prompt if isinstance(p, Mapping)
+        ]
+        return (role, "".join(t for t in texts if isinstance(t, str)))
+    if "content" in kw:  # a fixed message inside a template
+        return (_ROLES.get(str(kw.get("type", "")), role), _text_of(kw["content"]))
+    return (role, "")
+
+
+def generation_result(response: Any) -> tuple[list[Message], Usage, list[str], str | None]:
+    generations = getattr(response, "generations", None) or [[]]
+    first = generations[0] if generations else []
+    outputs: list[Message] = []
+    finish: list[str] = []
+    usage = Usage()
+    response_model = None
+    for gen in first:
+        message = getattr(gen, "message", None)
+        info = getattr(gen, "generation_info", None) or {}
+        if message is not None:
+            outputs.append(to_message(message))
+            meta = getattr(message, "response_metadata", None) or {}
+            reason = (
+                meta.get("finish_reason") or meta.get("stop_reason") or info.get("finish_reason")
+            )
+            response_model = response_model or meta.get("model_name") or meta.get("model")
+            um = getattr(message, "usage_metadata", None)
+            if um:
+                usage = Usage(
+                    um.get("input_tokens"), um.get("output_tokens"), um.get("total_tokens")
+                )
+        else:
+            outputs.append(Message("assistant", getattr(gen, "text", "")))
+            reason = info.get("finish_reason")
+        if reason:
+            finish.append(str(reason))
+    if not usage:
+        llm_output = getattr(response, "llm_output", None) or {}
+        raw = llm_output.get("token_usage") or llm_output.get("usage") or {}
+        if isinstance(raw, Mapping):
+            usage = Usage(
+                int_or_none(raw.get("prompt_tokens", raw.get("input_tokens"))),
+                int_or_none(raw.get("completion_tokens", raw.get("output_tokens"))),
+                int_or_none(raw.get("total_tokens")),
+            )
+        response_model = response_model or llm_output.get("model_name")
+    return outputs, usage, finish, response_model
+
+
+def document_json(doc: LangChainDocument) -> dict[str, Any]:
+    """A LangChain document in a JSON value: what a reader needs, minus pydantic's fields."""
+    return {"id": doc.id, "page_content": doc.page_content, "metadata": doc.metadata}
+
+
+register_json_encoder(LangChainDocument, document_json)

@@ -1,0 +1,293 @@
+"""``_Tracker``: the adapter's state, shared by the span handler and the event handler.
+
+Dispatcher spans (``enter``/``exit``/``drop``) open and end CHAIN, RETRIEVER and TOOL steps; the
+events (``events``) make prompts, generations and embeddings; streams (``streams``) keep steps open
+until what they returned is consumed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from llama_index.core.instrumentation.events.embedding import (
+    EmbeddingEndEvent,
+    EmbeddingStartEvent,
+)
+from llama_index.core.instrumentation.events.exception import ExceptionEvent
+from llama_index.core.instrumentation.events.llm import (
+    LLMChatEndEvent,
+    LLMChatInProgressEvent,
+    LLMChatStartEvent,
+    LLMCompletionEndEvent,
+    LLMCompletionInProgressEvent,
+    LLMCompletionStartEvent,
+    LLMPredictStartEvent,
+)
+
+from ragtel.integrations.llamaindex import translate as tr
+from ragtel.integrations.llamaindex.classify import (
+    _CHAIN,
+    _EMBED_ABATCH,
+    _EMBED_BATCH,
+    _RETRIEVER,
+    _SPAN_DRIVEN,
+    _STREAMING_KINDS,
+    _TOOL,
+    _UUID_SUFFIX,
+    _classify,
+)
+from ragtel.integrations.llamaindex.events import _Events
+from ragtel.integrations.llamaindex.streams import _GENERATORS, _UNSET, _Lazy, _Reaper, _Streams
+from ragtel.integrations.llamaindex.tree import _ROOT, _Node, _Open
+from ragtel.recording import Recorder, Step
+from ragtel.recording.current import attach, detach
+
+
+class _Tracker(_Events, _Streams):
+    """The adapter's state and logic, shared by the span handler and the event handler.
+
+    Dispatcher spans are tracked in a dict keyed by LlamaIndex's span id; a span ragtel has no use
+    for maps to its parent's node, so its children find their ragtel parent in one lookup.
+    Generations are tracked by the id of the call that started them, which outlives the call when
+    it streams.
+    """
+
+    def __init__(self, recorder: Recorder, stream_timeout: float | None) -> None:
+        self.recorder = recorder
+        self.nodes: dict[str, _Node] = {}
+        self.generations: dict[str, _Open] = {}
+        self.lazies: dict[int, _Lazy] = {}  # by id() of the generator's frame
+        self._kinds: dict[tuple[type, str], str | None] = {}
+        self._lock = threading.RLock()  # a GC finalizer can run while this thread holds it
+        self._reaper = (
+            _Reaper(self._expire, stream_timeout, self._waiting) if stream_timeout else None
+        )
+        self._events: dict[type, Callable[[Any], None]] = {
+            LLMPredictStartEvent: self._predict_start,
+            LLMChatStartEvent: self._chat_start,
+            LLMCompletionStartEvent: self._completion_start,
+            LLMChatInProgressEvent: self._generation_progress,
+            LLMCompletionInProgressEvent: self._generation_progress,
+            LLMChatEndEvent: self._generation_end,
+            LLMCompletionEndEvent: self._generation_end,
+            ExceptionEvent: self._exception,
+            EmbeddingStartEvent: self._embedding_start,
+            EmbeddingEndEvent: self._embedding_end,
+        }
+
+    # -- dispatcher spans -------------------------------------------------------------------------
+
+    def enter(
+        self,
+        id_: str,
+        bound_args: Any,
+        instance: Any,
+        parent_id: str | None,
+        tags: Mapping[str, Any] | None,
+    ) -> None:
+        parent = self.nodes.get(parent_id) if parent_id is not None else None
+        kind = None
+        method = ""
+        if instance is not None and len(id_) > _UUID_SUFFIX:
+            prefix = id_[:-_UUID_SUFFIX]
+            method = prefix[prefix.rfind(".") + 1 :]
+            key = (type(instance), method)
+            kind = self._kinds.get(key, _UNSET)  # type: ignore[arg-type]
+            if kind is _UNSET:
+                kind = self._kinds[key] = _classify(type(instance), method)
+        lazy = None
+        if self.lazies and (parent is None or kind is not None):
+            lazy = self._running_lazy(parent.owner if parent is not None else None)
+        if kind is None and lazy is None:
+            if parent is not None:
+                self.nodes[id_] = parent  # transparent: children find the parent's step
+            elif self.lazies:
+                self.nodes[id_] = _ROOT  # spare its children the stack walk
+            return
+        node = _Node(id_, parent, kind, instance, bound_args.arguments)  # type: ignore[arg-type]
+        if lazy is not None:  # called from inside a generator a step returned: its child
+            node.owner = lazy.owner
+            node.lazy = lazy
+        self.nodes[id_] = node
+        if kind in _SPAN_DRIVEN:
+            self._open_step(node, method, tags)
+        elif kind is _EMBED_BATCH or kind is _EMBED_ABATCH:
+            texts = node.arguments.get("texts")
+            size = getattr(instance, "embed_batch_size", None) or 1
+            if isinstance(texts, list) and len(texts) > size:
+                self._open_step(node, method, tags, _CHAIN)
+
+    def exit(self, id_: str, result: Any) -> None:
+        node = self.nodes.pop(id_, None)
+        if node is None:
+            return
+        lazy_result = type(result) in _GENERATORS
+        if node.id != id_:  # a transparent span: only a lazy result concerns ragtel
+            if lazy_result and node.owner is not None and node.kind not in _STREAMING_KINDS:
+                self._watch_lazy(result, node.owner)
+            return
+        self._detach_all(node)
+        if node.prompt is not None:
+            node.prompt.end_prompt(())
+            node.prompt = None
+        if node.embeds:
+            for step in node.embeds:
+                step.end_embedding(())
+        generation = self.generations.get(id_)
+        if generation is not None:
+            self._outlived(id_, generation, result)
+            if lazy_result:  # a wrapper may call the model again from inside the stream
+                self._watch_lazy(result, generation, hold=False)
+        elif lazy_result and node.owner is not None and node.kind not in _STREAMING_KINDS:
+            self._watch_lazy(result, node.owner)
+        if node.lazy is not None:
+            self._lazy_done(node.lazy)
+        op = node.open
+        if op is not None:
+            outcome = _outcome(op.kind, result)  # not the result itself: it may hold the stream
+            with self._lock:
+                if op.pending > 0:  # a stream below is still running: end with it
+                    op.deferred = True
+                    op.result = outcome
+                    return
+            self._finish(op, outcome)
+
+    def drop(self, id_: str, error: BaseException | None) -> None:
+        node = self.nodes.pop(id_, None)
+        if node is None or node.id != id_:
+            return
+        self._detach_all(node)
+        failure = error if error is not None else RuntimeError("LlamaIndex dropped the span")
+        if node.prompt is not None:
+            node.prompt.fail(failure)
+            node.prompt = None
+        if node.embeds:
+            for step in node.embeds:
+                step.fail(failure)
+        generation = self.generations.pop(id_, None)
+        if generation is not None:
+            self._end_generation(generation, None, failure)
+        if node.lazy is not None:
+            self._lazy_done(node.lazy)
+        if node.open is not None:
+            node.open.step.fail(failure)
+
+    def _open_step(
+        self,
+        node: _Node,
+        method: str,
+        tags: Mapping[str, Any] | None,
+        kind: str | None = None,
+    ) -> None:
+        kind = kind or node.kind
+        instance = node.instance
+        owner = node.owner
+        if owner is not None and owner.instance is instance and owner.kind == kind:
+            return  # a wrapper call of the same step (tool __call__ -> call)
+        parent = owner.step if owner is not None else None
+        run = tr.run_context(tags)
+        name = f"{type(instance).__name__}.{method.lstrip('_')}"
+        rec = self.recorder
+        args = node.arguments
+        if kind is _RETRIEVER:
+            step = rec.start_retrieval(
+                type(instance).__name__,
+                tr.query_text(tr.first_argument(args)),
+                parent,
+                run,
+                top_k=tr.retriever_top_k(instance),
+                data_source=tr.retriever_data_source(instance),
+            )
+        elif kind is _TOOL:
+            meta = getattr(instance, "metadata", None)
+            step = rec.start_tool(
+                getattr(meta, "name", None) or type(instance).__name__,
+                dict(args) if args else None,
+                parent,
+                run,
+                description=getattr(meta, "description", None),
+            )
+        elif node.kind is _EMBED_BATCH or node.kind is _EMBED_ABATCH:
+            step = rec.start_chain(name, None, parent, run)
+        else:
+            step = rec.start_chain(name, tr.step_input(args), parent, run)
+        op = _Open(step, owner, kind, instance)
+        node.open = node.owner = op
+        self._attach(node, op)
+
+    def _finish(
+        self,
+        op: _Open,
+        outcome: Any,
+        output: str | None = None,
+        error: BaseException | None = None,
+    ) -> None:
+        step = op.step
+        if error is not None:
+            step.fail(error)
+        elif op.kind is _RETRIEVER:
+            step.end_retrieval(outcome or ())
+        elif op.kind is _TOOL:
+            step.end_tool(outcome)
+        else:
+            step.end_chain(outcome if outcome is not None else output)
+
+    # -- context -----------------------------------------------------------------------------------
+
+    def _attach(self, node: _Node, op: _Open | Step) -> None:
+        token = attach(op if isinstance(op, Step) else op.step)
+        if token is None:
+            return
+        node.tokens.append((token, op))
+
+    def _detach_all(self, node: _Node) -> None:
+        tokens = node.tokens
+        while tokens:
+            detach(tokens.pop()[0])
+
+    def _detach_top(self, node: _Node | None, op: _Open | Step) -> None:
+        if node is not None and node.tokens and node.tokens[-1][1] is op:
+            detach(node.tokens.pop()[0])
+
+    # -- shutdown ----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """End everything still open (the handler is being removed)."""
+        if self._reaper is not None:
+            self._reaper.stop()
+        for id_ in list(self.generations):
+            self._collected(id_)
+        for lazy in list(self.lazies.values()):
+            if lazy.finalizer is not None:
+                lazy.finalizer.detach()
+            self._lazy_done(lazy)
+        self.lazies.clear()
+        reason = RuntimeError("ragtel's LlamaIndex instrumentation was removed during the call")
+        for id_, node in list(self.nodes.items()):
+            if node.id != id_:
+                continue
+            # Attached in the running call's context, which only that call could detach: a call
+            # in flight while the handler is removed keeps its (now ended) span current.
+            node.tokens.clear()
+            if node.prompt is not None:
+                node.prompt.fail(reason)
+            for step in node.embeds or ():
+                step.fail(reason)
+            if node.open is not None:
+                node.open.step.fail(reason)
+        self.nodes.clear()
+
+    @property
+    def open_count(self) -> int:
+        own = sum(1 for id_, node in list(self.nodes.items()) if node.id == id_)
+        waiting = sum(1 for lazy in list(self.lazies.values()) if not lazy.released)
+        return own + len(self.generations) + waiting
+
+
+def _outcome(kind: str, result: Any) -> Any:
+    """What a step's span records of its call's result."""
+    if kind is _RETRIEVER:
+        return tr.documents(result if isinstance(result, list) else None)
+    return tr.step_output(result)

@@ -1,0 +1,124 @@
+"""RETRIEVER steps / GenAI ``retrieval``: the query and every document, within the budget."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+from opentelemetry.trace import SpanKind
+
+from ragtel import _stats
+from ragtel.recording.encode import to_json, to_text
+from ragtel.recording.records import Document, RunContext
+from ragtel.semconv import GenAI, OpenInference, Operation, Ragtel, document_prefix
+from ragtel.semconv import SpanKind as OIKind
+
+if TYPE_CHECKING:
+    from ragtel.recording.recorder import Recorder
+    from ragtel.recording.step import Step
+
+_OI_DOC_ID: Final = OpenInference.DOCUMENT_ID
+_OI_DOC_CONTENT: Final = OpenInference.DOCUMENT_CONTENT
+_OI_DOC_SCORE: Final = OpenInference.DOCUMENT_SCORE
+_OI_DOC_METADATA: Final = OpenInference.DOCUMENT_METADATA
+_DOCUMENT_OVERHEAD: Final = 48  # keys and framing of one document, in bytes
+
+
+def start(
+    rec: Recorder,
+    name: str,
+    query: Any,
+    parent: Step | None,
+    run: RunContext | None,
+    top_k: int | None,
+    data_source: str | None,
+) -> Step:
+    attrs: dict[str, Any] = {}
+    if rec.oi:
+        attrs[OpenInference.SPAN_KIND] = OIKind.RETRIEVER
+    if rec.genai:
+        attrs[GenAI.OPERATION_NAME] = Operation.RETRIEVAL
+        if data_source:
+            attrs[GenAI.DATA_SOURCE_ID] = data_source
+    if top_k is not None:
+        attrs[GenAI.REQUEST_TOP_K] = int(top_k)
+    span_name = f"{Operation.RETRIEVAL} {data_source or name}" if rec.genai else name
+    step = rec.open_step(span_name, OIKind.RETRIEVER, SpanKind.INTERNAL, parent, attrs, run)
+    if query is not None:
+        text = step.text(to_text(query))
+        if text is not None:
+            if rec.oi:
+                step.put(OpenInference.INPUT_VALUE, text)
+            if rec.genai:
+                step.put(GenAI.RETRIEVAL_QUERY_TEXT, text)
+    return step
+
+
+def end(step: Step, documents: Sequence[Document]) -> None:
+    rec = step.recorder
+    oi, genai, content = rec.oi, rec.genai, rec.content
+    total = len(documents)
+    cap = min(total, rec.settings.max_documents)
+    genai_docs: list[str] = []
+    recorded = 0
+    for i in range(cap):
+        doc = documents[i]
+        text = step.text(doc.content) if doc.content is not None else None
+        metadata = to_json(doc.metadata) if doc.metadata and content else None
+        score = _finite(doc.score)
+        fields = [
+            (_OI_DOC_ID, doc.id),
+            (_OI_DOC_CONTENT, text),
+            (_OI_DOC_SCORE, score),
+            (_OI_DOC_METADATA, metadata),
+        ]
+        fields = [(k, v) for k, v in fields if v is not None]
+        size = (len(text or "") + len(metadata or "") + _DOCUMENT_OVERHEAD) * (oi + genai)
+        if not step.room(len(fields) if oi else 0, size):
+            step.cut(Ragtel.SPAN_BYTES_TRUNCATED)
+            break
+        if oi:
+            prefix = document_prefix(i)
+            for key, value in fields:
+                step.put_unbudgeted(prefix + key, value)
+        step.charge(size)
+        if genai:
+            # Assembled from the parts already encoded for OpenInference: each document's
+            # content and metadata are serialized once, not once per convention.
+            parts = []
+            if doc.id is not None:
+                parts.append('"id":' + _dumps(doc.id))
+            if score is not None:
+                parts.append(f'"score":{score!r}')
+            if text is not None:
+                parts.append('"content":' + _dumps(text))
+            if metadata is not None:
+                parts.append('"metadata":' + metadata)
+            genai_docs.append("{" + ",".join(parts) + "}")
+        recorded += 1
+    if genai and genai_docs:
+        step.put_unbudgeted(GenAI.RETRIEVAL_DOCUMENTS, "[" + ",".join(genai_docs) + "]")
+    step.put_unbudgeted(Ragtel.DOCUMENTS_COUNT, total)
+    if recorded < total:
+        step.put_unbudgeted(Ragtel.DOCUMENTS_TRUNCATED, True)
+        step.put_unbudgeted(Ragtel.DOCUMENTS_RECORDED, recorded)
+        _stats.add("documents_not_recorded", total - recorded)
+    if oi and content and total:
+        # Documents are the retriever's output; Phoenix shows them from the indexed keys.
+        step.put(OpenInference.OUTPUT_MIME_TYPE, "text/plain")
+    step.finish()
+
+
+def _dumps(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and number not in (float("inf"), float("-inf")) else None

@@ -1,0 +1,47 @@
+"""TOOL steps / GenAI ``execute_tool``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.trace import SpanKind
+
+from ragtel.recording.attributes.io import add_io
+from ragtel.recording.records import RunContext
+from ragtel.semconv import GenAI, OpenInference, Operation
+from ragtel.semconv import SpanKind as OIKind
+
+if TYPE_CHECKING:
+    from ragtel.recording.recorder import Recorder
+    from ragtel.recording.step import Step
+
+
+def start(
+    rec: Recorder,
+    name: str,
+    inputs: Any,
+    parent: Step | None,
+    run: RunContext | None,
+    description: str | None,
+) -> Step:
+    attrs: dict[str, Any] = {}
+    if rec.oi:
+        attrs[OpenInference.SPAN_KIND] = OIKind.TOOL
+        attrs[OpenInference.TOOL_NAME] = name
+    if rec.genai:
+        attrs[GenAI.OPERATION_NAME] = Operation.EXECUTE_TOOL
+        attrs[GenAI.TOOL_NAME] = name
+    span_name = f"{Operation.EXECUTE_TOOL} {name}" if rec.genai else name
+    step = rec.open_step(span_name, OIKind.TOOL, SpanKind.INTERNAL, parent, attrs, run)
+    if description and rec.content:
+        step.put(
+            GenAI.TOOL_DESCRIPTION if rec.genai else OpenInference.TOOL_DESCRIPTION,
+            step.text(description),
+        )
+    add_io(step, OpenInference.INPUT_VALUE, inputs, genai_key=GenAI.TOOL_CALL_ARGUMENTS)
+    return step
+
+
+def end(step: Step, output: Any) -> None:
+    add_io(step, OpenInference.OUTPUT_VALUE, output, genai_key=GenAI.TOOL_CALL_RESULT)
+    step.finish()

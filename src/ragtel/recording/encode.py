@@ -1,0 +1,108 @@
+"""Safe conversion of arbitrary framework values into OpenTelemetry attribute values.
+
+Framework objects arrive as anything: numpy arrays, bytes, pydantic models, cycles, 5 MB strings.
+Nothing here raises: a value that cannot be represented becomes a short placeholder string.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+_MAX_DEPTH = 8
+_MAX_ITEMS = 200
+
+# Framework types with a better JSON form than their pydantic dump, registered by the adapters
+# (a LangChain document as its id, text and metadata): the encoder knows no framework itself.
+_ENCODERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def register_json_encoder(cls: type, encode: Callable[[Any], Any]) -> None:
+    """Encode instances of ``cls`` (and its subclasses) as ``encode(value)`` in JSON values."""
+    _ENCODERS[cls] = encode
+
+
+def to_float_list(vector: Any) -> list[float]:
+    """A vector as a list of Python floats (numpy arrays and numpy scalars included)."""
+    tolist = getattr(vector, "tolist", None)
+    if tolist is not None:
+        values = tolist()
+        if values and isinstance(values[0], float):
+            return values
+        return [float(v) for v in values]
+    return [float(v) for v in vector]
+
+
+def to_jsonable(value: Any, depth: int = 0) -> Any:
+    """A JSON-compatible copy of ``value``: bounded depth and width, never raises."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if depth >= _MAX_DEPTH:
+        return f"<{type(value).__name__} nested too deep>"
+    try:
+        if isinstance(value, Mapping):
+            out: dict[str, Any] = {}
+            for i, (k, v) in enumerate(value.items()):
+                if i >= _MAX_ITEMS:
+                    out["..."] = f"{len(value) - _MAX_ITEMS} more"
+                    break
+                out[str(k)] = to_jsonable(v, depth + 1)
+            return out
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return f"<{len(value)} bytes>"
+        tolist = getattr(value, "tolist", None)
+        if tolist is not None and type(value).__module__.startswith("numpy"):
+            return to_jsonable(tolist(), depth)
+        if isinstance(value, (list, tuple, set, frozenset)):
+            items = list(value)[:_MAX_ITEMS]
+            return [to_jsonable(v, depth + 1) for v in items]
+        dump = getattr(value, "model_dump", None)
+        if callable(dump):
+            return to_jsonable(dump(), depth + 1)
+        return f"<{type(value).__name__}>"
+    except Exception:  # a hostile __iter__/__getattr__ must not reach the user
+        return f"<unrepresentable {type(value).__name__}>"
+
+
+def _json_default(value: Any) -> Any:
+    """json.dumps' hook for what it cannot encode itself: one pass over the common cases."""
+    if _ENCODERS:
+        for cls in type(value).__mro__:
+            encode = _ENCODERS.get(cls)
+            if encode is not None:
+                return encode(value)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):  # pydantic models: LangChain documents and messages, LlamaIndex nodes
+        return dump()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    tolist = getattr(value, "tolist", None)
+    if tolist is not None and type(value).__module__.startswith("numpy"):
+        return tolist()
+    return f"<{type(value).__name__}>"
+
+
+def to_json(value: Any) -> str:
+    """Compact JSON of ``value`` (see ``to_jsonable``); never raises."""
+    try:
+        return json.dumps(
+            value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default
+        )
+    except Exception:  # NaN, cycles, depth, a hostile model_dump: the careful slow path
+        return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def to_text(value: Any) -> str:
+    """A readable string for an input/output value: strings as-is, the rest as JSON."""
+    if isinstance(value, str):
+        return value
+    content = getattr(value, "content", None)
+    if isinstance(content, str):  # LangChain messages, LlamaIndex responses
+        return content
+    return to_json(value)

@@ -1,0 +1,46 @@
+"""Which traces ragtel started, so that an application can attach feedback to a run it made."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from contextvars import ContextVar
+
+from opentelemetry.trace import Span
+
+from ragtel.recording.session import current_session
+
+_MAX_REMEMBERED = 10_000
+
+_last_in_context: ContextVar[str | None] = ContextVar("ragtel_last_trace", default=None)
+_lock = threading.Lock()
+_last_in_process: str | None = None
+_roots: OrderedDict[str, str] = OrderedDict()  # trace id -> root span id, both hex
+
+
+def remember_root(span: Span) -> None:
+    """Called by the recorder for each span that starts a ragtel run."""
+    global _last_in_process
+    ctx = span.get_span_context()
+    if not ctx.is_valid:
+        return
+    trace_id = format(ctx.trace_id, "032x")
+    _last_in_context.set(trace_id)
+    session = current_session()
+    if session is not None:
+        session.trace_ids.append(trace_id)
+    with _lock:
+        _last_in_process = trace_id
+        _roots[trace_id] = format(ctx.span_id, "016x")
+        if len(_roots) > _MAX_REMEMBERED:
+            _roots.popitem(last=False)
+
+
+def last_trace_id() -> str | None:
+    """Hex id of the last trace started in this thread or task (else in the process), or None."""
+    return _last_in_context.get() or _last_in_process
+
+
+def root_span_id(trace_id: str) -> str | None:
+    with _lock:
+        return _roots.get(trace_id)

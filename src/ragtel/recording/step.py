@@ -1,0 +1,188 @@
+"""``Step``: one open span, the attributes pending on it, and what was cut from it.
+
+Attributes are written once, when the step ends: one lock round-trip per span rather than one per
+attribute, and no re-validation of values built to be valid. The ``end_*`` methods hand over to
+the attribute builders of their step kind (``ragtel.recording.attributes``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, Status, StatusCode
+
+from ragtel import _stats
+from ragtel._sdk import write_attributes
+from ragtel.recording.attributes import chain, embedding, generation, prompt, retrieval, tool
+from ragtel.recording.budget import size_of
+from ragtel.recording.records import Document, Message, Usage
+from ragtel.semconv import EmbeddingRole, Ragtel
+
+if TYPE_CHECKING:
+    from ragtel.recording.recorder import Recorder
+
+
+class Step:
+    """One open span and what has been written on it; ended by exactly one ``end_*`` or ``fail``."""
+
+    __slots__ = (
+        "_attrs",
+        "_bytes",
+        "_context",
+        "_cuts",
+        "embedding_role",
+        "embedding_texts",
+        "ended",
+        "first_token_ns",
+        "kind",
+        "recorder",
+        "span",
+        "start_ns",
+    )
+
+    def __init__(self, recorder: Recorder, span: Span, kind: str, attrs: dict[str, Any]) -> None:
+        self.recorder = recorder
+        self.span = span
+        self.kind = kind
+        self.ended = False
+        self.first_token_ns: int | None = None
+        self.start_ns = time.monotonic_ns()
+        self.embedding_texts: Sequence[str] = ()
+        self.embedding_role: str = EmbeddingRole.QUERY
+        self._bytes = 0
+        self._attrs = attrs
+        self._cuts: dict[str, int] = {}
+        self._context: Context | None = None
+
+    def context(self) -> Context:
+        """The OpenTelemetry context with this step's span current (built once)."""
+        if self._context is None:
+            self._context = trace.set_span_in_context(self.span)
+        return self._context
+
+    # -- budgeted writes --------------------------------------------------------------------------
+
+    def room(self, attributes: int, nbytes: int = 0) -> bool:
+        """True when ``attributes`` more attributes of ``nbytes`` fit the span's budget."""
+        return self.recorder.budget.fits(len(self._attrs) + attributes, self._bytes + nbytes)
+
+    def put(self, key: str, value: Any) -> bool:
+        """Write one attribute if it fits; a value of None writes nothing."""
+        if value is None:
+            return False
+        size = size_of(value)
+        if not self.recorder.budget.fits(len(self._attrs) + 1, self._bytes + size):
+            self.cut(Ragtel.SPAN_BYTES_TRUNCATED)
+            return False
+        self._attrs[key] = value
+        self._bytes += size
+        return True
+
+    def put_unbudgeted(self, key: str, value: Any) -> None:
+        """Write an attribute already counted by ``charge`` (or a small fixed marker)."""
+        self._attrs[key] = value
+
+    def charge(self, nbytes: int) -> None:
+        """Count ``nbytes`` written through ``put_unbudgeted`` against the byte budget."""
+        self._bytes += nbytes
+
+    @property
+    def pending(self) -> dict[str, Any]:
+        """The attributes written so far (applied to the span when it ends)."""
+        return self._attrs
+
+    def cut(self, marker: str, amount: int = 1) -> None:
+        """Count something left out; written on the span when it ends."""
+        self._cuts[marker] = self._cuts.get(marker, 0) + amount
+
+    def text(self, value: str | None) -> str | None:
+        """``value`` through the text policy; None when content is not captured."""
+        policy = self.recorder.policy
+        if value is None or not policy.capture:
+            return None
+        text, was_cut = policy.apply(value)
+        if was_cut:
+            self.cut(Ragtel.TEXT_TRUNCATED_COUNT)
+        return text
+
+    # -- ending -----------------------------------------------------------------------------------
+
+    def first_token(self) -> None:
+        """Mark the first streamed chunk (time to first token)."""
+        if self.first_token_ns is None:
+            self.first_token_ns = time.monotonic_ns()
+
+    def end_chain(self, outputs: Any) -> None:
+        chain.end(self, outputs)
+
+    def end_tool(self, output: Any) -> None:
+        tool.end(self, output)
+
+    def end_prompt(self, messages: Sequence[Message]) -> None:
+        prompt.end(self, messages)
+
+    def end_retrieval(self, documents: Sequence[Document]) -> None:
+        retrieval.end(self, documents)
+
+    def end_embedding(self, vectors: Sequence[Any]) -> None:
+        embedding.end(self, vectors)
+
+    def end_generation(
+        self,
+        outputs: Sequence[Message],
+        *,
+        usage: Usage | None = None,
+        finish_reasons: Sequence[str] = (),
+        response_model: str | None = None,
+        response_id: str | None = None,
+        abandoned: str | None = None,
+    ) -> None:
+        """End an LLM step; ``abandoned`` says why a stream stopped before its last chunk."""
+        generation.end(
+            self,
+            outputs,
+            usage=usage,
+            finish_reasons=finish_reasons,
+            response_model=response_model,
+            response_id=response_id,
+            abandoned=abandoned,
+        )
+
+    def seconds_to_first_token(self) -> float:
+        return ((self.first_token_ns or self.start_ns) - self.start_ns) / 1e9
+
+    def fail(self, error: BaseException) -> None:
+        """End the span as failed, with the exception recorded as an event."""
+        if self.ended:
+            return
+        self.span.record_exception(error)
+        self.span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:1024]))
+        self.finish()
+
+    def abandon(self) -> None:
+        """End the span with nothing more written (after an internal error while ending it)."""
+        if not self.ended:
+            self.ended = True
+            self.span.end()
+
+    def finish(self) -> None:
+        """Write the pending attributes and the cut markers, and end the span (once)."""
+        if self.ended:
+            return
+        self.ended = True
+        attrs = self._attrs
+        if self._cuts:
+            for marker, amount in self._cuts.items():
+                attrs[marker] = amount
+                _stats.add(marker, amount)
+            attrs[Ragtel.TEXT_TRUNCATED] = True
+        if attrs:
+            write_attributes(self.span, attrs)
+        self.span.end()
+
+    def add_event(self, name: str, attributes: dict[str, Any]) -> None:
+        self.span.add_event(name, attributes)
