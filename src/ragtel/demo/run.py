@@ -17,7 +17,10 @@ import ragtel
 from ragtel.config import TraceConfig
 from ragtel.demo.corpus import OFF_TOPIC_QUESTIONS, QUESTIONS, STREAM_QUESTIONS
 from ragtel.demo.tree import format_trace, group_traces
-from ragtel.export import OTLPFileExporter, otlp_exporter, resolve_protocol
+from ragtel.export import OTLPFileExporter, resolve_protocol
+from ragtel.monitor import EmbeddingMonitor, MonitorConfig
+from ragtel.monitor._config import DEFAULT_WINDOW_SIZE, ENV_BASELINE_SIZE, ENV_WINDOW_SIZE
+from ragtel.recording.monitor_hook import set_monitor
 
 DEFAULT_OUT = "ragtel-traces.jsonl"
 
@@ -34,13 +37,24 @@ class DemoOptions:
     service_name: str = "ragtel-demo"
 
 
-def run_demo(options: DemoOptions, stream: TextIO = sys.stdout) -> int:
-    exporter, destination = _exporter(options)
-    provider = ragtel.configure(options.service_name, exporter=exporter)
+def run_demo(options: DemoOptions, stream: TextIO | None = None) -> int:
+    """Run the demo; 0 when every span reached the destination, 1 when any export failed."""
+    stream = stream or sys.stdout
+    target = _target(options)
+    print(target.announcement, file=stream)
+    before = ragtel.stats()
+    provider = ragtel.configure(
+        options.service_name,
+        endpoint=target.endpoint,
+        protocol=target.protocol,
+        exporter=target.exporter,
+    )
     assert isinstance(provider, TracerProvider)
     shown = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(shown))
     config = TraceConfig()
+    if options.scenario == "drift":
+        set_monitor(_scenario_monitor(options.queries))
     ask = _pipeline(options.framework, provider, config)
     try:
         if options.scenario == "drift":
@@ -57,24 +71,120 @@ def run_demo(options: DemoOptions, stream: TextIO = sys.stdout) -> int:
         for spans_of_trace in traces if options.scenario == "basic" else traces[:2]:
             print(format_trace(spans_of_trace), file=stream)
             print(file=stream)
-    print(f"{len(traces)} traces, {len(spans)} spans exported to {destination}", file=stream)
-    if options.scenario == "drift" and destination.endswith(".jsonl"):
-        print(f"next: ragtel drift {destination} --out ragtel-report", file=stream)
+    outcome = _Outcome.since(before)
+    print(
+        f"{len(traces)} traces, {len(spans)} spans: {outcome.sent} sent to "
+        f"{target.destination}, {outcome.failed} failed",
+        file=stream,
+    )
+    if outcome.failed or outcome.sent < len(spans):
+        print(target.failure_hint(outcome), file=sys.stderr)
+        return 1
+    if options.scenario == "drift" and target.exporter is not None:
+        print(f"next: ragtel drift {target.destination} --out ragtel-report", file=stream)
     return 0
 
 
-def _exporter(options: DemoOptions) -> tuple[SpanExporter | None, str]:
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What the exporters did during the run, from ``ragtel.stats()``."""
+
+    sent: int
+    failed: int
+
+    @classmethod
+    def since(cls, before: dict[str, int]) -> _Outcome:
+        after = ragtel.stats()
+
+        def grew(name: str) -> int:
+            return after.get(name, 0) - before.get(name, 0)
+
+        lost = grew("spans_export_failed") + grew("spans_dropped_queue_full")
+        return cls(sent=grew("spans_exported"), failed=lost)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where the demo sends its spans, and how the choice was made (said, never silent)."""
+
+    destination: str
+    announcement: str
+    endpoint: str | None = None
+    protocol: str | None = None
+    exporter: SpanExporter | None = None
+    guessed: bool = False
+    url: str | None = None  # the endpoint, wherever it came from
+
+    def failure_hint(self, outcome: _Outcome) -> str:
+        head = (
+            "ragtel: nothing arrived"
+            if outcome.sent == 0
+            else f"ragtel: {outcome.failed} span(s) did not arrive"
+        )
+        if self.url is None:
+            return f"{head} (see the log above)"
+        if self.guessed:
+            other = "grpc" if self.protocol == "http/protobuf" else "http/protobuf"
+            return (
+                f"{head} at {self.url}: is it listening for OTLP {self.protocol}? "
+                f"No protocol was given; if the endpoint speaks {other}, pass --protocol {other}"
+            )
+        return f"{head} at {self.url}: is it listening for OTLP {self.protocol}?"
+
+
+def _target(options: DemoOptions) -> _Target:
     env = os.environ
     endpoint = (
         options.endpoint
         or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     )
-    if endpoint:
-        exporter = otlp_exporter(endpoint=options.endpoint, protocol=options.protocol)
-        protocol = resolve_protocol(options.protocol, endpoint)
-        return exporter, f"{endpoint} (OTLP {protocol})"
-    return OTLPFileExporter(options.out), options.out
+    if not endpoint:
+        return _Target(
+            options.out,
+            f"exporting to {options.out} (OTLP JSON lines; --endpoint sends to a backend)",
+            exporter=OTLPFileExporter(options.out),
+        )
+    protocol = resolve_protocol(options.protocol, endpoint)
+    guessed = not (
+        options.protocol
+        or env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+    )
+    how = f"no --protocol given: {_guess_reason(protocol)}" if guessed else "protocol as configured"
+    return _Target(
+        f"{endpoint} (OTLP {protocol})",
+        f"exporting to {endpoint} over OTLP {protocol} ({how})",
+        endpoint=options.endpoint,
+        protocol=protocol,
+        guessed=guessed,
+        url=endpoint,
+    )
+
+
+def _guess_reason(protocol: str) -> str:
+    if protocol == "grpc":
+        return "port 4317 is OTLP/gRPC's"
+    return "http/protobuf is the OTLP default; pass --protocol grpc for a gRPC port"
+
+
+def _scenario_monitor(total: int) -> EmbeddingMonitor:
+    """A monitor whose baseline and window fit the scenario's stream.
+
+    The defaults (a 500-query baseline, 100-query windows) suit a service's traffic; the
+    scenario's first half is only ``total / 2`` on-topic questions, so with them no drift was
+    ever measured and the backend showed none. A quarter of the stream forms the baseline, the
+    window is the same size, so drift is measured from the first quarter on and the windows after
+    the change are wholly drifted. ``RAGTEL_MONITOR_*`` variables still win.
+    """
+    size = max(20, min(DEFAULT_WINDOW_SIZE, total // 4))
+    env = os.environ
+    return EmbeddingMonitor(
+        MonitorConfig(
+            **({} if env.get(ENV_BASELINE_SIZE) else {"baseline_size": size}),
+            **({} if env.get(ENV_WINDOW_SIZE) else {"window_size": size}),
+        )
+    )
 
 
 def _pipeline(
