@@ -17,7 +17,8 @@ SDK needs the signal path when given ``endpoint=`` explicitly, so ``otlp_http_tr
 adds "/v1/traces".
 
 Environment overrides: ``RAGTEL_CACHE_DIR`` (default ``<repo>/.cache``), ``RAGTEL_JAEGER_BIN``,
-``RAGTEL_OTELCOL_BIN``, ``RAGTEL_PHOENIX_BIN`` (use that binary, skip install.sh).
+``RAGTEL_OTELCOL_BIN``, ``RAGTEL_PHOENIX_BIN`` (use that binary, skip install.sh),
+``RAGTEL_JAEGER_UI`` (the jaeger-ui build Jaeger serves; see :func:`jaeger_ui_assets`).
 """
 
 from __future__ import annotations
@@ -334,13 +335,40 @@ class _Backend:
 # --------------------------------------------------------------------------------------------
 # Jaeger
 
+JAEGER_UI_VERSION = "v1.76.0"  # the jaeger-ui release Jaeger v1.76.0 / v2.13.0 pins
+
+
+def jaeger_ui_assets() -> Path | None:
+    """The folder of the real Jaeger UI build, or None.
+
+    The Go-built Jaeger embeds only a placeholder page. The UI build ships in the project's
+    ``shared/tools/jaeger-ui-<version>`` folder, which sits beside the checkout (CI lays it beside
+    its clone; a git worktree finds it beside its main checkout). ``RAGTEL_JAEGER_UI`` names
+    another folder.
+    """
+    override = os.environ.get("RAGTEL_JAEGER_UI")
+    if override:
+        return Path(override) if (Path(override) / "index.html").is_file() else None
+    relative = Path("shared") / "tools" / f"jaeger-ui-{JAEGER_UI_VERSION}"
+    candidates = [ROOT.parent / relative]
+    try:
+        common = subprocess.run(
+            ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
+            cwd=ROOT, capture_output=True, text=True, timeout=10,
+        ).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        common = ""
+    if common:
+        candidates.append(Path(common).parent.parent / relative)
+    return next((c for c in candidates if (c / "index.html").is_file()), None)
+
 
 class Jaeger(_Backend):
     """Jaeger v2 all-in-one with memory storage (config: examples/backends/jaeger.yaml).
 
     Attributes: ``otlp_grpc_endpoint``, ``otlp_http_endpoint``, ``otlp_http_traces_endpoint``,
-    ``query_url`` (the HTTP query API; the go-installed binary serves a placeholder page instead
-    of the UI, but every /api route works).
+    ``query_url`` (the HTTP query API, and the real UI when :func:`jaeger_ui_assets` finds it:
+    ``ui_assets``; otherwise the go-installed binary serves a placeholder page).
     """
 
     name = "jaeger"
@@ -367,6 +395,7 @@ class Jaeger(_Backend):
         self.otlp_http_endpoint = f"http://{LOOPBACK}:{self.otlp_http_port}"
         self.otlp_http_traces_endpoint = f"{self.otlp_http_endpoint}/v1/traces"
         self.query_url = f"http://{LOOPBACK}:{self.query_http_port}"
+        self.ui_assets = jaeger_ui_assets()
 
     def _log_suffix(self) -> str:
         return str(self.query_http_port)
@@ -384,6 +413,7 @@ class Jaeger(_Backend):
             "JAEGER_QUERY_GRPC_PORT": str(self.query_grpc_port),
             "JAEGER_MAX_TRACES": str(self.max_traces),
             "JAEGER_LOG_LEVEL": self.log_level,
+            "JAEGER_UI_ASSETS": str(self.ui_assets or ""),
         }
 
     def _ready(self) -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from backends import BackendError, Collector, Jaeger, Phoenix
+from browser import Browser
 
 _HERE = Path(__file__).resolve().parent
 
@@ -88,3 +89,18 @@ def phoenix() -> Iterator[Phoenix]:
         yield backend
     finally:
         backend.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Headless Chromium over WebDriver (tests/e2e/browser.py), one per test."""
+    instance = Browser()
+    try:
+        instance.start()
+    except (BackendError, OSError, TimeoutError) as err:
+        instance.stop()
+        _unavailable("headless chromium", err)
+    try:
+        yield instance
+    finally:
+        instance.stop()
