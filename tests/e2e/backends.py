@@ -34,6 +34,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tarfile
 import tempfile
 import threading
 import time
@@ -360,7 +361,29 @@ def jaeger_ui_assets() -> Path | None:
         common = ""
     if common:
         candidates.append(Path(common).parent.parent / relative)
-    return next((c for c in candidates if (c / "index.html").is_file()), None)
+    found = next((c for c in candidates if (c / "index.html").is_file()), None)
+    return found or _unpacked_vendored_ui()
+
+
+def _unpacked_vendored_ui() -> Path | None:
+    """The copy of the UI build kept in tests/e2e/assets, unpacked once into the backend cache.
+
+    A CI machine need not have the shared folder beside its clone; the browser tests must not
+    depend on it.
+    """
+    archive = Path(__file__).resolve().parent / "assets" / f"jaeger-ui-{JAEGER_UI_VERSION}.tar.gz"
+    if not archive.is_file():
+        return None
+    target = CACHE / "jaeger-ui" / JAEGER_UI_VERSION
+    if not (target / "index.html").is_file():
+        staging = target.with_name(f"{target.name}.tmp.{os.getpid()}")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(staging, filter="data")
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    return target
 
 
 class Jaeger(_Backend):
