@@ -6,7 +6,7 @@ import os
 import random
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 from opentelemetry.sdk.trace import TracerProvider
@@ -179,10 +179,12 @@ def _scenario_monitor(total: int) -> EmbeddingMonitor:
     """
     size = max(20, min(DEFAULT_WINDOW_SIZE, total // 4))
     env = os.environ
+    config = MonitorConfig()  # reads the RAGTEL_MONITOR_* variables
     return EmbeddingMonitor(
-        MonitorConfig(
-            **({} if env.get(ENV_BASELINE_SIZE) else {"baseline_size": size}),
-            **({} if env.get(ENV_WINDOW_SIZE) else {"window_size": size}),
+        replace(
+            config,
+            baseline_size=config.baseline_size if env.get(ENV_BASELINE_SIZE) else size,
+            window_size=config.window_size if env.get(ENV_WINDOW_SIZE) else size,
         )
     )
 
