@@ -40,11 +40,13 @@ e2e: install backends
 
 test: install backends
 	$(BIN)/ruff check src tests
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/bench_overhead.py

@@ -16,7 +16,9 @@ from opentelemetry.trace import Span, Tracer
 _DEFAULT_ATTRIBUTE_COUNT = 128  # the SDK's default when no limit is configured
 
 try:  # the runtime context behind context.attach/detach; detach() logs loudly on misuse
-    from opentelemetry.context import _RUNTIME_CONTEXT as _RUNTIME
+    from opentelemetry.context import _RUNTIME_CONTEXT
+
+    _RUNTIME: Any = _RUNTIME_CONTEXT
 except ImportError:  # pragma: no cover - older or future API layouts
     _RUNTIME = None
 

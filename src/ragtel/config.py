@@ -220,9 +220,10 @@ def _env_callable(env: Mapping[str, str], name: str) -> Callable[[str], str] | N
     if not attr:
         raise ValueError(f"{name}={raw!r} must look like 'package.module:function'")
     try:
-        return getattr(importlib.import_module(module_name), attr)
+        function: Callable[[str], str] = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise ValueError(f"{name}={raw!r} cannot be imported: {exc}") from None
+    return function
 
 
 def _conventions(raw: str | frozenset[str] | set[str] | None, source: str) -> frozenset[str] | None:

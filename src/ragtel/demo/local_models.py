@@ -122,7 +122,7 @@ class ExtractiveChatModel(BaseChatModel):
         answer = self._answer(messages)
         message = AIMessage(
             content=answer,
-            usage_metadata=self._usage(messages, answer),  # type: ignore[arg-type]
+            usage_metadata=self._usage(messages, answer),
             response_metadata={"finish_reason": "stop", "model_name": self.model_name},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])

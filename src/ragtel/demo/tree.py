@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 
@@ -40,7 +41,7 @@ def format_trace(spans: Sequence[ReadableSpan]) -> str:
 
 
 def describe(span: ReadableSpan) -> str:
-    a = span.attributes or {}
+    a: Mapping[str, Any] = span.attributes or {}
     kind = a.get(_KIND, "")
     ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
     details: list[str] = []

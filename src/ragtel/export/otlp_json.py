@@ -53,6 +53,7 @@ def key_values(attributes: Mapping[str, Any] | None) -> list[dict[str, Any]]:
 
 def span_to_json(span: ReadableSpan) -> dict[str, Any]:
     ctx = span.get_span_context()
+    assert ctx is not None  # a finished SDK span always has one
     out: dict[str, Any] = {
         "traceId": format(ctx.trace_id, "032x"),
         "spanId": format(ctx.span_id, "016x"),

@@ -28,7 +28,7 @@ def to_float_list(vector: Any) -> list[float]:
     """A vector as a list of Python floats (numpy arrays and numpy scalars included)."""
     tolist = getattr(vector, "tolist", None)
     if tolist is not None:
-        values = tolist()
+        values: list[float] = tolist()
         if values and isinstance(values[0], float):
             return values
         return [float(v) for v in values]

@@ -99,7 +99,7 @@ class TracedEmbeddings(Embeddings):
         except BaseException as error:
             _fail(step, error)
             raise
-        _end(step, [result] if single else result)  # type: ignore[list-item]
+        _end(step, [result] if single else result)  # type: ignore[arg-type]
         return result
 
 

@@ -267,7 +267,9 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         self._opened(run_id, step, parent, parent_run_id is not None)
 
     @guarded
-    def on_llm_new_token(self, token: str, *, run_id: UUID, **kwargs: Any) -> None:
+    def on_llm_new_token(
+        self, token: str | list[str | dict[str, Any]], *, run_id: UUID, **kwargs: Any
+    ) -> None:
         run = self._runs.get(run_id)
         if run is not None:
             run.step.first_token()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llama_index.core.instrumentation import Dispatcher, get_dispatcher
+# Re-exported there without __all__: the public path all the same.
+from llama_index.core.instrumentation import Dispatcher, get_dispatcher  # type: ignore[attr-defined]
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.span import BaseSpan
 from llama_index.core.instrumentation.span_handlers import BaseSpanHandler

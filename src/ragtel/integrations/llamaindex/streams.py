@@ -48,7 +48,7 @@ class _Lazy:
         self.ref = weakref.ref(generator)
         self.key = key
         self.released = False
-        self.finalizer: weakref.finalize | None = None
+        self.finalizer: weakref.finalize[..., Any] | None = None
 
     def running_frame(self) -> Any:
         generator = self.ref()
@@ -148,7 +148,7 @@ class _Streams:
         started the task, an ancestor of the step that returned the generator).
         """
         lazies = self.lazies
-        frame = sys._getframe(2)
+        frame: types.FrameType | None = sys._getframe(2)
         while frame is not None:
             lazy = lazies.get(id(frame))
             if lazy is not None and lazy.running_frame() is frame:

@@ -94,7 +94,7 @@ class _Tracker(_Events, _Streams):
             prefix = id_[:-_UUID_SUFFIX]
             method = prefix[prefix.rfind(".") + 1 :]
             key = (type(instance), method)
-            kind = self._kinds.get(key, _UNSET)  # type: ignore[arg-type]
+            kind = self._kinds.get(key, _UNSET)
             if kind is _UNSET:
                 kind = self._kinds[key] = _classify(type(instance), method)
         lazy = None

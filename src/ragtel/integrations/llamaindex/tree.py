@@ -45,7 +45,7 @@ class _Open:
         self.result: Any = None
         self.last: Any = None  # the latest streamed response (a generation's partial output)
         self.output: str | None = None  # the text of the latest generation that ended below
-        self.finalizer: weakref.finalize | None = None
+        self.finalizer: weakref.finalize[..., Any] | None = None
         self.node: _Node | None = None
 
 
