@@ -1,0 +1,187 @@
+"""The recorder fed records directly, as any adapter does: span names, tree and attributes are what
+a trace viewer shows, whatever framework produced the records."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
+
+import ragtel
+from ragtel import _stats
+from ragtel.config import TraceConfig
+from ragtel.export import span_limits_for
+from ragtel.recording import Recorder
+from ragtel.recording.records import Document, Message, PromptTemplate, RunContext, Usage
+from tests.unit.conftest import tree
+
+DOCS = [
+    Document("Invoices are issued on the 1st.", "doc-1", 0.91, {"source": "billing.md"}),
+    Document("Refunds take 5 days.", "doc-2", 0.52, None),
+    Document("Passwords reset by email.", "doc-3", None, {"source": "account.md"}),
+]
+
+
+def _recorder(**config: object) -> tuple[Recorder, InMemorySpanExporter]:
+    settings = TraceConfig(monitor=False, **config)  # type: ignore[arg-type]
+    provider = TracerProvider(span_limits=span_limits_for(settings))
+    exporter = InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return Recorder(provider, settings, monitor=None), exporter
+
+
+def _one(exporter: InMemorySpanExporter, name: str) -> dict[str, object]:
+    (span,) = [s for s in exporter.get_finished_spans() if s.name == name]
+    return dict(span.attributes or {})
+
+
+def test_a_run_of_records_becomes_one_trace_in_both_conventions() -> None:
+    rec, exporter = _recorder()
+    root = rec.start_chain("qa", {"question": "invoice?"}, None, RunContext(session_id="s-1"))
+    retrieval = rec.start_retrieval("retriever", "invoice?", root, top_k=3, data_source="kb")
+    retrieval.end_retrieval(DOCS)
+    template = PromptTemplate([("system", "Use {context}"), ("user", "{question}")], {"q": 1})
+    prompt = rec.start_prompt("prompt", template, root)
+    prompt.end_prompt([Message("system", "Use ..."), Message("user", "invoice?")])
+    llm = rec.start_generation(
+        "llm", root, model="m-1", provider="acme", params={"temperature": 0.2, "api_key": "k"},
+        messages=[Message("user", "invoice?")],
+    )  # fmt: skip
+    llm.end_generation(
+        [Message("assistant", "On the 1st.")], usage=Usage(12, 4), finish_reasons=["stop"]
+    )
+    root.end_chain("On the 1st.")
+
+    spans = exporter.get_finished_spans()
+    assert tree(spans) == ["qa", "  retrieval kb", "  prompt", "  chat m-1"]
+    assert len({s.context.trace_id for s in spans}) == 1
+    assert ragtel.last_trace_id() == format(spans[0].context.trace_id, "032x")
+
+    a = _one(exporter, "retrieval kb")
+    assert a["openinference.span.kind"] == "RETRIEVER"
+    assert a["gen_ai.operation.name"] == "retrieval"
+    assert a["input.value"] == a["gen_ai.retrieval.query.text"] == "invoice?"
+    assert a["gen_ai.request.top_k"] == 3
+    assert a["retrieval.documents.0.document.id"] == "doc-1"
+    assert a["retrieval.documents.1.document.score"] == 0.52
+    assert "retrieval.documents.2.document.score" not in a  # the store gave none
+    assert json.loads(str(a["retrieval.documents.2.document.metadata"])) == {"source": "account.md"}
+    assert json.loads(str(a["gen_ai.retrieval.documents"]))[0] == {
+        "id": "doc-1",
+        "score": 0.91,
+        "content": "Invoices are issued on the 1st.",
+        "metadata": {"source": "billing.md"},
+    }
+    assert a["ragtel.retrieval.documents.count"] == 3
+    assert "session.id" not in a  # a run context is the step's own, as its adapter gives it
+
+    g = _one(exporter, "chat m-1")
+    assert (g["llm.token_count.prompt"], g["llm.token_count.completion"]) == (12, 4)
+    assert g["llm.token_count.total"] == 16
+    assert g["gen_ai.usage.input_tokens"] == 12
+    assert g["gen_ai.response.finish_reasons"] == ("stop",)
+    assert g["llm.output_messages.0.message.content"] == "On the 1st."
+    assert json.loads(str(g["llm.invocation_parameters"])) == {
+        "temperature": 0.2,
+        "api_key": "[REDACTED]",
+    }
+    assert g["gen_ai.request.temperature"] == 0.2
+
+    root_attrs = _one(exporter, "qa")
+    assert root_attrs["gen_ai.operation.name"] == "invoke_workflow"
+    assert root_attrs["session.id"] == root_attrs["gen_ai.conversation.id"] == "s-1"
+    assert json.loads(str(root_attrs["input.value"])) == {"question": "invoice?"}
+
+
+def test_the_text_policy_applies_to_every_text_of_a_record() -> None:
+    rec, exporter = _recorder(max_text_chars=12, redact=lambda t: t.replace("Alice", "<name>"))
+    step = rec.start_retrieval("r", "Alice's key sk-abcdefghijklmnopqrstuv", None)
+    step.end_retrieval([Document("Alice wrote a very long document", "d")])
+    a = _one(exporter, "retrieval r")
+    assert a["input.value"] == "<name>'s key"  # masked and redacted before the cut
+    assert a["retrieval.documents.0.document.content"] == "<name> wrote"
+    assert a["ragtel.text.truncated_count"] == 2  # the query and the document
+    assert a["ragtel.text.truncated"] is True
+
+
+def test_no_content_captured_leaves_structure_only() -> None:
+    rec, exporter = _recorder(capture_content=False)
+    step = rec.start_retrieval("r", "secret question", None)
+    step.end_retrieval(DOCS)
+    a = _one(exporter, "retrieval r")
+    assert a["ragtel.content.captured"] is False
+    assert not [k for k, v in a.items() if isinstance(v, str) and "question" in v]
+    assert "retrieval.documents.0.document.content" not in a
+    assert a["retrieval.documents.0.document.id"] == "doc-1"
+
+
+def test_the_byte_budget_cuts_documents_and_says_so() -> None:
+    _stats.reset()
+    rec, exporter = _recorder(max_span_bytes=4096)
+    documents = [Document("x" * 1000, f"d{i}") for i in range(10)]
+    step = rec.start_retrieval("r", "q", None, RunContext())
+    step.end_retrieval(documents)
+    a = _one(exporter, "retrieval r")
+    recorded = a["ragtel.retrieval.documents.recorded"]
+    assert isinstance(recorded, int) and 0 < recorded < 10
+    assert f"retrieval.documents.{recorded - 1}.document.content" in a
+    assert f"retrieval.documents.{recorded}.document.content" not in a
+    assert a["ragtel.retrieval.documents.truncated"] is True
+    assert a["ragtel.span.bytes_truncated"] == 1
+    assert ragtel.stats()["documents_not_recorded"] == 10 - recorded
+
+
+def test_embedding_vectors_become_python_floats_up_to_the_cap() -> None:
+    rec, exporter = _recorder(max_vectors=2)
+    step = rec.start_embedding("e", None, model="mini", texts=["a", "b", "c"], role="document")
+    step.end_embedding(np.arange(9, dtype=np.float32).reshape(3, 3))
+    a = _one(exporter, "embeddings mini")
+    assert a["embedding.embeddings.1.embedding.vector"] == (3.0, 4.0, 5.0)
+    assert a["embedding.embeddings.1.embedding.text"] == "b"
+    assert "embedding.embeddings.2.embedding.vector" not in a
+    assert a["gen_ai.embeddings.dimension.count"] == 3
+    assert (a["ragtel.embedding.truncated"], a["ragtel.embedding.recorded"]) == (True, 2)
+
+
+def test_genai_only_writes_no_openinference_keys() -> None:
+    rec, exporter = _recorder(conventions=frozenset({"genai"}))
+    tool = rec.start_tool("lookup", {"id": 7}, None, description="Finds an invoice")
+    tool.end_tool("found")
+    a = _one(exporter, "execute_tool lookup")
+    assert "openinference.span.kind" not in a and "input.value" not in a
+    assert a["gen_ai.tool.name"] == "lookup"
+    assert json.loads(str(a["gen_ai.tool.call.arguments"])) == {"id": 7}
+    assert a["gen_ai.tool.call.result"] == "found"
+
+
+def test_a_failed_step_carries_the_error() -> None:
+    rec, exporter = _recorder()
+    step = rec.start_chain("c", "in", None)
+    step.fail(ValueError("boom"))
+    step.end_chain("ignored")  # ending twice changes nothing
+    (span,) = exporter.get_finished_spans()
+    assert span.status.status_code is StatusCode.ERROR
+    assert span.status.description == "ValueError: boom"
+    assert span.events[0].name == "exception"
+    assert "output.value" not in (span.attributes or {})
+
+
+@pytest.mark.parametrize("order", ["configure_first", "recorder_first"])
+def test_a_recorder_given_nothing_follows_configure(order: str) -> None:
+    exporter = InMemorySpanExporter()
+    config = TraceConfig(max_documents=1, monitor=False)
+    if order == "configure_first":
+        ragtel.configure(exporter=exporter, config=config)
+        rec = Recorder()
+    else:
+        rec = Recorder()
+        ragtel.configure(exporter=exporter, config=config)
+    rec.start_retrieval("r", "q", None).end_retrieval(DOCS)
+    ragtel.export.current_provider().force_flush()  # type: ignore[attr-defined]
+    (span,) = exporter.get_finished_spans()
+    assert (span.attributes or {})["ragtel.retrieval.documents.recorded"] == 1
