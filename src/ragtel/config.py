@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -109,7 +110,10 @@ class TraceConfig:
         if self._resolved:
             return
         env = os.environ
-        _reject_unknown_variables(env)
+        # Configured in code: an unrelated misspelt variable is the environment's problem, and
+        # is logged; configured by the environment alone, it is a misconfiguration, and raises.
+        in_code = any(getattr(self, f.name) is not None for f in dataclasses.fields(Settings))
+        _reject_unknown_variables(env, warn_only=in_code)
         values: dict[str, Any] = {
             "capture_content": _first(
                 self.capture_content,
@@ -181,13 +185,16 @@ def _first(*candidates: Any) -> Any:
     return None
 
 
-def _reject_unknown_variables(env: Mapping[str, str]) -> None:
+def _reject_unknown_variables(env: Mapping[str, str], *, warn_only: bool = False) -> None:
     known = {v for k, v in globals().items() if k.startswith("RAGTEL_") and isinstance(v, str)}
     for name in env:
         if name.startswith("RAGTEL_") and name not in known and name not in _OTHER_KNOWN:
             if name.startswith(_MONITOR_PREFIX):
                 continue
-            raise ValueError(f"unknown ragtel setting {name}; known: {', '.join(sorted(known))}")
+            message = f"unknown ragtel setting {name}; known: {', '.join(sorted(known))}"
+            if not warn_only:
+                raise ValueError(message)
+            logging.getLogger("ragtel").warning("ragtel: %s (ignored: configured in code)", message)
 
 
 def _env_bool(env: Mapping[str, str], name: str) -> bool | None:

@@ -74,3 +74,14 @@ def test_development_tooling_variables_are_not_typos(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("RAGTEL_E2E_REQUIRE", "1")
     monkeypatch.setenv("RAGTEL_MONITOR_WINDOW_SIZE", "50")  # read by ragtel.monitor
     assert TraceConfig().max_documents >= 50
+
+
+def test_a_config_made_in_code_only_warns_about_a_misspelt_variable(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("RAGTEL_MAX_DOCUMENT", "5")
+    with pytest.raises(ValueError, match="RAGTEL_MAX_DOCUMENT"):
+        TraceConfig()  # the environment is the configuration: a typo there is an error
+    with caplog.at_level("WARNING", logger="ragtel"):
+        assert TraceConfig(max_documents=3).max_documents == 3
+    assert "unknown ragtel setting RAGTEL_MAX_DOCUMENT" in caplog.text

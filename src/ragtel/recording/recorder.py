@@ -63,7 +63,6 @@ class Recorder:
         self._generation = _active.generation
         settings = self._config or _active.settings()
         self.settings = settings
-        self.config = settings  # the name tests and older callers read
         self._tracer: Tracer = trace.get_tracer(
             "ragtel", __version__, tracer_provider=self._provider or _active.provider()
         )
