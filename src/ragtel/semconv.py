@@ -52,6 +52,17 @@ class OpenInference:
     LLM_OUTPUT_MESSAGES: Final = "llm.output_messages"
     MESSAGE_ROLE: Final = "message.role"
     MESSAGE_CONTENT: Final = "message.content"
+    MESSAGE_TOOL_CALL_ID: Final = "message.tool_call_id"
+    """On a tool message: the id of the call it answers."""
+    TOOL_CALL_ID: Final = "tool_call.id"
+    """Under ``message.tool_calls.{j}.``: the id the model gave a call."""
+    TOOL_ID: Final = "tool.id"
+    """On a TOOL span: the id of the call the tool answers (the ``tool_call.id`` it matches)."""
+    TOOL_CALL_FUNCTION_NAME: Final = "tool_call.function.name"
+    TOOL_CALL_FUNCTION_ARGUMENTS: Final = "tool_call.function.arguments"
+    TOOL_JSON_SCHEMA: Final = "tool.json_schema"
+    """Under ``llm.tools.{i}.``: a tool offered to the model, as OpenAI-format JSON."""
+    AGENT_NAME: Final = "agent.name"
     LLM_TOKEN_COUNT_PROMPT: Final = "llm.token_count.prompt"
     LLM_TOKEN_COUNT_COMPLETION: Final = "llm.token_count.completion"
     LLM_TOKEN_COUNT_TOTAL: Final = "llm.token_count.total"
@@ -102,6 +113,9 @@ class GenAI:
     TOOL_DESCRIPTION: Final = _genai.GEN_AI_TOOL_DESCRIPTION
     TOOL_CALL_ARGUMENTS: Final = _genai.GEN_AI_TOOL_CALL_ARGUMENTS
     TOOL_CALL_RESULT: Final = _genai.GEN_AI_TOOL_CALL_RESULT
+    TOOL_CALL_ID: Final = _genai.GEN_AI_TOOL_CALL_ID
+    TOOL_DEFINITIONS: Final = _genai.GEN_AI_TOOL_DEFINITIONS
+    AGENT_NAME: Final = _genai.GEN_AI_AGENT_NAME
     WORKFLOW_NAME: Final = _genai.GEN_AI_WORKFLOW_NAME
     EVALUATION_NAME: Final = _genai.GEN_AI_EVALUATION_NAME
     EVALUATION_SCORE_VALUE: Final = _genai.GEN_AI_EVALUATION_SCORE_VALUE
@@ -122,6 +136,7 @@ class Operation:
     RETRIEVAL: Final = "retrieval"
     EXECUTE_TOOL: Final = "execute_tool"
     INVOKE_WORKFLOW: Final = "invoke_workflow"
+    INVOKE_AGENT: Final = "invoke_agent"
 
 
 class Ragtel:
@@ -158,6 +173,9 @@ class EmbeddingRole:
 
     QUERY: Final = "query"
     DOCUMENT: Final = "document"
+    QUERY_DOCUMENT: Final = "query_document"
+    """Documents embedded while answering a query (a filter or re-ranker re-embedding what was
+    retrieved): neither a query nor the knowledge base, so the monitor leaves them out."""
 
 
 def document_prefix(index: int) -> str:
@@ -173,3 +191,13 @@ def embedding_prefix(index: int) -> str:
 def message_prefix(direction: str, index: int) -> str:
     """``llm.input_messages.{index}.`` or ``llm.output_messages.{index}.``."""
     return f"{direction}.{index}."
+
+
+def tool_call_prefix(message: str, index: int) -> str:
+    """``{message prefix}message.tool_calls.{index}.`` — append a TOOL_CALL_* name."""
+    return f"{message}message.tool_calls.{index}."
+
+
+def tool_prefix(index: int) -> str:
+    """``llm.tools.{index}.`` — append TOOL_JSON_SCHEMA."""
+    return f"llm.tools.{index}."

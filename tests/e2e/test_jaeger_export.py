@@ -172,8 +172,9 @@ def test_large_retrievals_arrive_through_the_collector(
         assert a["ragtel.retrieval.documents.truncated"] is True
         assert int(a["ragtel.retrieval.documents.count"]) == 100
         assert int(a["ragtel.retrieval.documents.recorded"]) == cap
+    # Embedded inside the retrieval: documents of the answer, not of the knowledge base.
     document_batches = [
-        s for s in spans if s["attributes"].get("ragtel.embedding.role") == "document"
+        s for s in spans if s["attributes"].get("ragtel.embedding.role") == "query_document"
     ]
     assert len(document_batches) == 12
     for span in document_batches:

@@ -189,10 +189,14 @@ def embeddings(span: SpanView) -> list[Embedding]:
 
     The role comes from ``ragtel.embedding.role``; spans of other instrumentations lack it,
     and then a single vector is taken for a query and several for documents, which is how
-    ``embed_query`` and ``embed_documents`` calls look.
+    ``embed_query`` and ``embed_documents`` calls look. Documents embedded while answering a
+    query (role ``query_document``) are neither, and are left out.
     """
     attributes = span.attributes
     if attributes.get(OpenInference.SPAN_KIND) != SpanKind.EMBEDDING:
+        return []
+    role = attributes.get(Ragtel.EMBEDDING_ROLE)
+    if role == EmbeddingRole.QUERY_DOCUMENT:
         return []
     vectors: dict[int, np.ndarray] = {}
     texts: dict[int, str] = {}
@@ -209,7 +213,6 @@ def embeddings(span: SpanView) -> list[Embedding]:
                 vectors[index] = vector
         elif isinstance(value, str):
             texts[index] = value
-    role = attributes.get(Ragtel.EMBEDDING_ROLE)
     if role not in (EmbeddingRole.QUERY, EmbeddingRole.DOCUMENT):
         role = EmbeddingRole.QUERY if len(vectors) == 1 else EmbeddingRole.DOCUMENT
     return [

@@ -30,6 +30,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span
 
 from ragtel._sdk import can_detach, detach_quietly
+from ragtel.recording.records import RunContext
 from ragtel.recording.step import Step
 
 if TYPE_CHECKING:
@@ -104,25 +105,48 @@ def detach(token: Any) -> None:
 
 # -- the hand-off to embedding calls that have no callback of their own ----------------------------
 
-_open_retrieval: ContextVar[tuple[Recorder, Step] | None] = ContextVar(
+
+class OpenRetrieval:
+    """A retrieval running in this context, for an embedding call made inside it.
+
+    Each one links to the retrieval that was open when it started: a nested retriever that ends
+    in another context (LangChain ends runs from executor threads and other tasks) cannot reset
+    the context variable here, so the value left behind names an ended step, and the one to use is
+    the nearest open one up the chain.
+    """
+
+    __slots__ = ("outer", "recorder", "run", "step")
+
+    def __init__(
+        self, recorder: Recorder, step: Step, run: RunContext | None, outer: OpenRetrieval | None
+    ) -> None:
+        self.recorder = recorder
+        self.step = step
+        self.run = run
+        self.outer = outer
+
+
+_open_retrieval: ContextVar[OpenRetrieval | None] = ContextVar(
     "ragtel_open_retrieval", default=None
 )
 
 
-def enter_retrieval(recorder: Recorder, step: Step) -> Token[tuple[Recorder, Step] | None]:
+def enter_retrieval(
+    recorder: Recorder, step: Step, run: RunContext | None = None
+) -> Token[OpenRetrieval | None]:
     """``step`` is the retrieval running in this context (until ``leave_retrieval``)."""
-    return _open_retrieval.set((recorder, step))
+    return _open_retrieval.set(OpenRetrieval(recorder, step, run, open_retrieval()))
 
 
-def leave_retrieval(token: Token[tuple[Recorder, Step] | None]) -> None:
-    # Ended in another context: the stale value there names an ended step and is ignored.
+def leave_retrieval(token: Token[OpenRetrieval | None]) -> None:
+    # Ended in another context: the stale value there names an ended step and is skipped.
     with suppress(ValueError):
         _open_retrieval.reset(token)
 
 
-def open_retrieval() -> tuple[Recorder, Step] | None:
-    """The retrieval step running in this context and its recorder, if it has not ended."""
-    active = _open_retrieval.get()
-    if active is None or active[1].ended:
-        return None
-    return active
+def open_retrieval() -> OpenRetrieval | None:
+    """The innermost retrieval running in this context that has not ended, if any."""
+    found = _open_retrieval.get()
+    while found is not None and found.step.ended:
+        found = found.outer
+    return found

@@ -8,7 +8,7 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from ragtel._active import provider as current_provider
-from ragtel.recording.runs import root_span_id
+from ragtel.recording.runs import root_of
 from ragtel.semconv import GenAI
 
 EVALUATION_EVENT = "gen_ai.evaluation.result"
@@ -30,9 +30,12 @@ def record_feedback(
     a malformed id or when neither score nor label is given.
     """
     trace_int = _parse_id(trace_id, 32, "trace_id")
+    remembered = root_of(format(trace_int, "032x"))
+    # The provider that recorded the run (instrument(tracer_provider=...) or a handler's own), so
+    # the feedback is exported where the run was; else the configured one.
+    provider = remembered[1] if remembered is not None else current_provider()
     if span_id is None:
-        remembered = root_span_id(format(trace_int, "032x"))
-        span_int = _parse_id(remembered, 16, "span_id") if remembered else None
+        span_int = _parse_id(remembered[0], 16, "span_id") if remembered else None
     else:
         span_int = _parse_id(span_id, 16, "span_id")
     if score is None and label is None:
@@ -51,7 +54,7 @@ def record_feedback(
         is_remote=True,
         trace_flags=TraceFlags(TraceFlags.SAMPLED),
     )
-    tracer = trace.get_tracer("ragtel.feedback", tracer_provider=current_provider())
+    tracer = trace.get_tracer("ragtel.feedback", tracer_provider=provider)
     now = time.time_ns()
     span = tracer.start_span(
         "feedback",

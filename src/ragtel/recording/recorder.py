@@ -21,11 +21,19 @@ from ragtel import _active
 from ragtel._sdk import span_limits
 from ragtel._version import __version__
 from ragtel.config import Settings, TraceConfig, resolve
-from ragtel.recording.attributes import chain, embedding, generation, prompt, retrieval, tool
+from ragtel.recording.attributes import (
+    agent,
+    chain,
+    embedding,
+    generation,
+    prompt,
+    retrieval,
+    tool,
+)
 from ragtel.recording.attributes.run_context import stamp
 from ragtel.recording.budget import SpanBudget
 from ragtel.recording.monitor_hook import default_monitor
-from ragtel.recording.records import Message, PromptTemplate, RunContext
+from ragtel.recording.records import Message, PromptTemplate, RunContext, ToolDefinition
 from ragtel.recording.runs import remember_root
 from ragtel.recording.step import Step
 from ragtel.recording.text import TextPolicy
@@ -63,8 +71,9 @@ class Recorder:
         self._generation = _active.generation
         settings = self._config or _active.settings()
         self.settings = settings
+        self._tracer_provider = self._provider or _active.provider()
         self._tracer: Tracer = trace.get_tracer(
-            "ragtel", __version__, tracer_provider=self._provider or _active.provider()
+            "ragtel", __version__, tracer_provider=self._tracer_provider
         )
         max_attributes, max_length = span_limits(self._tracer)
         self.budget = SpanBudget.for_limits(max_attributes, settings.max_span_bytes)
@@ -82,6 +91,21 @@ class Recorder:
         if self._generation != _active.generation:  # configure() ran since
             self._refresh()
         return chain.start(self, name, inputs, parent, run)
+
+    def start_agent(
+        self,
+        name: str,
+        inputs: Any,
+        parent: Step | None,
+        run: RunContext | None = None,
+        *,
+        provider: str | None = None,
+    ) -> Step:
+        """An agent run (a model choosing tools in a loop); end it with ``end_chain``.
+        ``provider`` is its model's, if known now (else ``Step.note_provider`` later)."""
+        if self._generation != _active.generation:  # configure() ran since
+            self._refresh()
+        return agent.start(self, name, inputs, parent, run, provider)
 
     def start_retrieval(
         self,
@@ -120,6 +144,7 @@ class Recorder:
         messages: Sequence[Message] = (),
         operation: str = Operation.CHAT,
         template: PromptTemplate | None = None,
+        tools: Sequence[ToolDefinition] = (),
     ) -> Step:
         if self._generation != _active.generation:  # configure() ran since
             self._refresh()
@@ -134,6 +159,7 @@ class Recorder:
             messages=messages,
             operation=operation,
             template=template,
+            tools=tools,
         )
 
     def start_embedding(
@@ -158,10 +184,12 @@ class Recorder:
         run: RunContext | None = None,
         *,
         description: str | None = None,
+        call_id: str | None = None,
     ) -> Step:
+        """A tool run; ``call_id`` is the id the model gave the call it answers, if any."""
         if self._generation != _active.generation:  # configure() ran since
             self._refresh()
-        return tool.start(self, name, inputs, parent, run, description)
+        return tool.start(self, name, inputs, parent, run, description, call_id)
 
     # -- for the attribute builders ---------------------------------------------------------------
 
@@ -183,5 +211,5 @@ class Recorder:
         context = parent.context() if parent is not None else None
         span = self._tracer.start_span(name, context=context, kind=span_kind)
         if parent is None:
-            remember_root(span)
+            remember_root(span, self._tracer_provider)
         return Step(self, span, kind, attrs)

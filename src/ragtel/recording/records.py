@@ -22,11 +22,53 @@ class Document:
 
 
 @dataclass(slots=True)
+class ToolCall:
+    """A model's request to run a tool: the provider's call id, the tool, its arguments."""
+
+    id: str | None
+    name: str
+    arguments: Mapping[str, Any] | str | None = None  # a string when the model's JSON is partial
+
+
+@dataclass(slots=True)
+class ToolDefinition:
+    """A tool offered to the model: name, description, JSON schema of its parameters."""
+
+    name: str
+    description: str | None = None
+    parameters: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_schema(cls, schema: Mapping[str, Any]) -> ToolDefinition | None:
+        """From a tool as sent to a provider: OpenAI's ``{"type": "function", "function": {...}}``
+        or the flat ``{"name", "description", "parameters" | "input_schema"}`` (Anthropic's)."""
+        spec = schema.get("function")
+        if not isinstance(spec, Mapping):
+            spec = schema
+        name = spec.get("name")
+        if not name:
+            return None
+        parameters = spec.get("parameters") or spec.get("input_schema")
+        description = spec.get("description")
+        return cls(
+            str(name),
+            str(description) if description is not None else None,
+            parameters if isinstance(parameters, Mapping) else None,
+        )
+
+
+@dataclass(slots=True)
 class Message:
-    """One chat message, or one prompt of a completion model (role ``user``)."""
+    """One chat message, or one prompt of a completion model (role ``user``).
+
+    An assistant turn may carry ``tool_calls``; a tool's answer (role ``tool``) names the call it
+    answers in ``tool_call_id``.
+    """
 
     role: str
     content: str
+    tool_calls: Sequence[ToolCall] = ()
+    tool_call_id: str | None = None
 
 
 @dataclass(slots=True)

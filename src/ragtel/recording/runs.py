@@ -6,7 +6,7 @@ import threading
 from collections import OrderedDict
 from contextvars import ContextVar
 
-from opentelemetry.trace import Span
+from opentelemetry.trace import Span, TracerProvider
 
 from ragtel.recording.session import current_session
 
@@ -15,11 +15,12 @@ _MAX_REMEMBERED = 10_000
 _last_in_context: ContextVar[str | None] = ContextVar("ragtel_last_trace", default=None)
 _lock = threading.Lock()
 _last_in_process: str | None = None
-_roots: OrderedDict[str, str] = OrderedDict()  # trace id -> root span id, both hex
+# trace id -> (root span id, both hex; the provider that recorded the run)
+_roots: OrderedDict[str, tuple[str, TracerProvider]] = OrderedDict()
 
 
-def remember_root(span: Span) -> None:
-    """Called by the recorder for each span that starts a ragtel run."""
+def remember_root(span: Span, provider: TracerProvider) -> None:
+    """Called by the recorder for each span that starts a ragtel run, with its provider."""
     global _last_in_process
     ctx = span.get_span_context()
     if not ctx.is_valid:
@@ -31,7 +32,7 @@ def remember_root(span: Span) -> None:
         session.trace_ids.append(trace_id)
     with _lock:
         _last_in_process = trace_id
-        _roots[trace_id] = format(ctx.span_id, "016x")
+        _roots[trace_id] = (format(ctx.span_id, "016x"), provider)
         if len(_roots) > _MAX_REMEMBERED:
             _roots.popitem(last=False)
 
@@ -41,6 +42,7 @@ def last_trace_id() -> str | None:
     return _last_in_context.get() or _last_in_process
 
 
-def root_span_id(trace_id: str) -> str | None:
+def root_of(trace_id: str) -> tuple[str, TracerProvider] | None:
+    """The root span id of a run ragtel recorded, and the provider it was recorded with."""
     with _lock:
         return _roots.get(trace_id)

@@ -17,10 +17,19 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from ragtel import _stats
 from ragtel._sdk import write_attributes
-from ragtel.recording.attributes import chain, embedding, generation, prompt, retrieval, tool
+from ragtel.recording.attributes import (
+    agent,
+    chain,
+    embedding,
+    generation,
+    prompt,
+    retrieval,
+    tool,
+)
+from ragtel.recording.attributes.io import add_io
 from ragtel.recording.budget import size_of
 from ragtel.recording.records import Document, Message, Usage
-from ragtel.semconv import EmbeddingRole, Ragtel
+from ragtel.semconv import EmbeddingRole, OpenInference, Ragtel
 
 if TYPE_CHECKING:
     from ragtel.recording.recorder import Recorder
@@ -118,6 +127,18 @@ class Step:
 
     def end_chain(self, outputs: Any) -> None:
         chain.end(self, outputs)
+
+    def add_input(self, inputs: Any) -> None:
+        """The input of a step that learned it only at its end (LangChain's streamed runs)."""
+        add_io(self, OpenInference.INPUT_VALUE, inputs)
+
+    def note_provider(self, provider: str | None) -> None:
+        """On an AGENT step: the provider of its model, once a generation shows it."""
+        agent.note_provider(self, provider)
+
+    def become_agent(self, name: str) -> None:
+        """This CHAIN step turned out to be an agent (it ran tools): record it as one."""
+        agent.promote(self, name)
 
     def end_tool(self, output: Any) -> None:
         tool.end(self, output)

@@ -78,6 +78,18 @@ def test_jaeger_array_as_json_string_and_role_inference() -> None:
     assert np.allclose(found[1].vector, [3, 4])
 
 
+def test_documents_embedded_while_answering_are_left_out() -> None:
+    attrs = [
+        {"key": "openinference.span.kind", "value": {"stringValue": "EMBEDDING"}},
+        {"key": "ragtel.embedding.role", "value": {"stringValue": "query_document"}},
+        {"key": "embedding.embeddings.0.embedding.vector", "value": {"stringValue": "[1, 2]"}},
+        {"key": "embedding.embeddings.1.embedding.vector", "value": {"stringValue": "[3, 4]"}},
+    ]
+    span = next(iter(otlp_spans(_request(attrs))))
+    assert span is not None
+    assert embeddings(span) == []  # neither queries nor the knowledge base
+
+
 def test_feedback_span() -> None:
     attrs = [
         {"key": "gen_ai.evaluation.name", "value": {"stringValue": "user_feedback"}},

@@ -6,11 +6,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from langchain_core.embeddings import Embeddings
+from langchain_core.runnables.config import var_child_runnable_config
 
 from ragtel._guard import report
 from ragtel.config import TraceConfig
+from ragtel.integrations.langchain.handler import RagtelCallbackHandler
 from ragtel.recording import Recorder, Step, TracerProvider
 from ragtel.recording.current import open_retrieval
+from ragtel.recording.records import RunContext
 from ragtel.semconv import EmbeddingRole
 
 T = TypeVar("T")
@@ -19,8 +22,11 @@ T = TypeVar("T")
 class TracedEmbeddings(Embeddings):
     """Wraps any LangChain ``Embeddings``; each call becomes an EMBEDDING span with its vectors.
 
-    Inside a retriever run the span is a child of the retriever's span (sync, threads, asyncio).
-    Query embeddings feed the drift monitor as queries; document embeddings as the knowledge base.
+    Inside a LangChain run the span is a child of that run's span, with its session and user: a
+    retriever's, or any runnable's (a ``similarity_search`` in a ``RunnableLambda``), in sync code,
+    threads and asyncio alike. Query embeddings feed the drift monitor as queries; document
+    embeddings as the knowledge base, except those made while answering a query (a filter
+    re-embedding what was retrieved), which are recorded with the role ``query_document``.
     """
 
     def __init__(
@@ -71,12 +77,23 @@ class TracedEmbeddings(Embeddings):
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _recorder_for_call(self) -> tuple[Recorder, Step | None]:
-        active = open_retrieval()
-        if active is not None:
-            recorder, step = active
-            return (self._own_recorder() if self._provider or self._config else recorder, step)
-        return self._own_recorder(), None
+    def _parent_for_call(self) -> tuple[Recorder | None, Step | None, RunContext | None, bool]:
+        """Where this call belongs: (recorder, parent step, run context, inside a retrieval)."""
+        retrieval = open_retrieval()
+        if retrieval is not None:
+            return retrieval.recorder, retrieval.step, retrieval.run, True
+        # Not inside a retriever: the LangChain run whose code is calling, found by its run id in
+        # the config LangChain hands to child calls (copied into executor threads with the context).
+        config = var_child_runnable_config.get()
+        callbacks = config.get("callbacks") if config else None
+        run_id = getattr(callbacks, "parent_run_id", None)
+        if run_id is not None:
+            for handler in getattr(callbacks, "handlers", ()):
+                if isinstance(handler, RagtelCallbackHandler):
+                    found = handler.open_run(run_id)
+                    if found is not None:
+                        return handler.recorder, *found
+        return None, None, None, False
 
     def _own_recorder(self) -> Recorder:
         if self._recorder is None:
@@ -85,9 +102,13 @@ class TracedEmbeddings(Embeddings):
 
     def _start(self, texts: Sequence[str], role: str) -> Step | None:
         try:
-            recorder, parent = self._recorder_for_call()
+            recorder, parent, run, answering = self._parent_for_call()
+            if recorder is None or self._provider is not None or self._config is not None:
+                recorder = self._own_recorder()
+            if answering and role == EmbeddingRole.DOCUMENT:
+                role = EmbeddingRole.QUERY_DOCUMENT
             return recorder.start_embedding(
-                f"embed_{role}", parent, model=self.model_name, texts=texts, role=role
+                f"embed_{role}", parent, run, model=self.model_name, texts=texts, role=role
             )
         except Exception as error:
             report("TracedEmbeddings.start", error)

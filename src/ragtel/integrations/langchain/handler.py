@@ -18,8 +18,16 @@ from ragtel.config import TraceConfig
 from ragtel.integrations.langchain import translate as tr
 from ragtel.recording import Recorder, Step, TracerProvider
 from ragtel.recording.current import Attachments, enter_retrieval, leave_retrieval
-from ragtel.recording.records import Message
+from ragtel.recording.records import Message, RunContext
 from ragtel.semconv import Operation
+
+# LangChain's stream()/astream() start the root run before its input is known, with this
+# placeholder, and give the real input with the end callback (its own tracers check the same).
+_STREAM_PLACEHOLDER = {"input": ""}
+# Root runs built by an agent constructor say so in their metadata; a plain LangGraph graph is an
+# agent if its model ran tools (LangGraph's create_react_agent).
+_AGENT_INTEGRATIONS = frozenset({"langchain_create_agent"})
+_GRAPH_INTEGRATIONS = frozenset({"langgraph"})
 
 _COMPOSITION_PREFIXES = (
     "RunnableSequence",
@@ -32,13 +40,30 @@ _COMPOSITION_PREFIXES = (
 
 
 class _Run:
-    __slots__ = ("attached", "composition", "retrieval_token", "step")
+    __slots__ = (
+        "attached",
+        "composition",
+        "context",
+        "graph",
+        "in_retrieval",
+        "input_at_end",
+        "name",
+        "retrieval_token",
+        "root",
+        "step",
+    )
 
-    def __init__(self, step: Step) -> None:
+    def __init__(self, step: Step, parent: _Run | None, context: RunContext | None) -> None:
         self.step = step
+        self.context = context  # for embedding calls made inside the run (TracedEmbeddings)
+        self.root: _Run = parent.root if parent is not None else self
+        self.in_retrieval = parent.in_retrieval if parent is not None else False
         self.retrieval_token: Any = None
         self.composition = False
         self.attached = False
+        self.input_at_end = False
+        self.graph = False
+        self.name = ""
 
 
 class RagtelCallbackHandler(BaseCallbackHandler):
@@ -75,8 +100,15 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         parent = self._runs.get(parent_run_id)
         return parent, (parent.step if parent is not None else None)
 
-    def _opened(self, run_id: UUID, step: Step, parent: _Run | None, attach: bool) -> _Run:
-        run = _Run(step)
+    def _opened(
+        self,
+        run_id: UUID,
+        step: Step,
+        parent: _Run | None,
+        attach: bool,
+        context: RunContext | None = None,
+    ) -> _Run:
+        run = _Run(step, parent, context)
         self._runs[run_id] = run
         if attach:
             run.attached = self._attachments.maybe_attach(step, parent.step if parent else None)
@@ -121,17 +153,25 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         # inputs and outputs are their children's, recorded there; and no other
         # instrumentation's span can start inside them, so they are never made current.
         composition = parent_run_id is not None and name.startswith(_COMPOSITION_PREFIXES)
+        input_at_end = inputs == _STREAM_PLACEHOLDER
+        integration = (metadata or {}).get("ls_integration") if parent_run_id is None else None
         if run_type == "prompt" and serialized:
             template = tr.prompt_template(serialized, inputs)
             step = self.recorder.start_prompt(name, template, parent_step, run_ctx)
-        else:
-            step = self.recorder.start_chain(
-                name, None if composition else inputs, parent_step, run_ctx
+        elif integration in _AGENT_INTEGRATIONS:
+            step = self.recorder.start_agent(
+                name, None if input_at_end else inputs, parent_step, run_ctx
             )
+        else:
+            recorded = None if composition or input_at_end else inputs
+            step = self.recorder.start_chain(name, recorded, parent_step, run_ctx)
         quiet = composition or run_type in ("prompt", "parser")
         attach = parent_run_id is not None and not quiet
-        run = self._opened(run_id, step, parent, attach)
+        run = self._opened(run_id, step, parent, attach, run_ctx)
         run.composition = composition
+        run.input_at_end = input_at_end and not composition
+        run.graph = integration in _GRAPH_INTEGRATIONS
+        run.name = name
 
     @guarded
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -142,6 +182,8 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         if step.kind == "PROMPT":
             step.end_prompt(tr.prompt_value_messages(outputs))
         else:
+            if run.input_at_end:
+                step.add_input(kwargs.get("inputs"))
             step.end_chain(None if run.composition else outputs)
         self._closed(run)
 
@@ -173,8 +215,10 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             top_k=tr.int_or_none(md.get("ls_retriever_k") or md.get("k")),
             data_source=md.get("ls_vector_store_provider"),
         )
-        run = self._opened(run_id, step, parent, parent_run_id is not None)
-        run.retrieval_token = enter_retrieval(self.recorder, step)
+        run_ctx = tr.run_context(metadata, tags)
+        run = self._opened(run_id, step, parent, parent_run_id is not None, run_ctx)
+        run.in_retrieval = True
+        run.retrieval_token = enter_retrieval(self.recorder, step, run_ctx)
 
     @guarded
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
@@ -254,6 +298,7 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             or params.get("_type")
         )
         params.pop("_type", None)
+        tools = tr.tool_definitions(params)
         step = self.recorder.start_generation(
             tr.run_name(serialized, kwargs),
             parent_step,
@@ -263,8 +308,11 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             params=params,
             messages=messages,
             operation=operation,
+            tools=tools,
         )
         self._opened(run_id, step, parent, parent_run_id is not None)
+        if parent is not None and parent.root.step.kind == "AGENT":
+            parent.root.step.note_provider(md.get("ls_provider"))
 
     @guarded
     def on_llm_new_token(
@@ -305,14 +353,20 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         parent, parent_step = self._parent(parent_run_id)
+        call_id = kwargs.get("tool_call_id")
+        run_ctx = tr.run_context(metadata, tags)
         step = self.recorder.start_tool(
             tr.run_name(serialized, kwargs),
             inputs if inputs is not None else input_str,
             parent_step,
-            tr.run_context(metadata, tags),
+            run_ctx,
             description=(serialized or {}).get("description"),
+            call_id=str(call_id) if call_id is not None else None,
         )
-        self._opened(run_id, step, parent, parent_run_id is not None)
+        self._opened(run_id, step, parent, parent_run_id is not None, run_ctx)
+        if parent is not None and parent.root.graph:
+            # A LangGraph graph whose model called a tool: the run is an agent.
+            parent.root.step.become_agent(parent.root.name)
 
     @guarded
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
@@ -325,6 +379,14 @@ class RagtelCallbackHandler(BaseCallbackHandler):
     @guarded
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._fail(error, run_id)
+
+    def open_run(self, run_id: UUID | None) -> tuple[Step, RunContext | None, bool] | None:
+        """The open step of ``run_id``, its run context, and whether it runs inside a retrieval
+        (for calls made inside the run that have no callback of their own)."""
+        run = self._runs.get(run_id) if run_id is not None else None
+        if run is None or run.step.ended:
+            return None
+        return run.step, run.context, run.in_retrieval
 
     @property
     def open_runs(self) -> int:

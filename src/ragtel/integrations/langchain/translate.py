@@ -8,7 +8,15 @@ from typing import Any
 from langchain_core.documents import Document as LangChainDocument
 
 from ragtel.recording.encode import register_json_encoder
-from ragtel.recording.records import Document, Message, PromptTemplate, RunContext, Usage
+from ragtel.recording.records import (
+    Document,
+    Message,
+    PromptTemplate,
+    RunContext,
+    ToolCall,
+    ToolDefinition,
+    Usage,
+)
 
 _SCORE_KEYS = ("score", "relevance_score", "similarity_score", "_score", "distance")
 _FRAMEWORK_METADATA_PREFIXES = ("ls_", "lc_", "langgraph_", "checkpoint_")
@@ -95,7 +103,36 @@ def _text_of(content: Any) -> str:
 def to_message(message: Any) -> Message:
     kind = getattr(message, "type", "user")
     role = getattr(message, "role", None) if kind == "chat" else _ROLES.get(kind, kind)
-    return Message(str(role or kind), _text_of(getattr(message, "content", message)))
+    text = _text_of(getattr(message, "content", message))
+    # AIMessage.tool_calls (parsed, with the provider's ids) and ToolMessage.tool_call_id.
+    calls = getattr(message, "tool_calls", None)
+    answers = getattr(message, "tool_call_id", None)
+    if not calls and answers is None:
+        return Message(str(role or kind), text)
+    return Message(
+        str(role or kind),
+        text,
+        tool_calls=[_tool_call(c) for c in calls or ()],
+        tool_call_id=str(answers) if answers is not None else None,
+    )
+
+
+def _tool_call(call: Mapping[str, Any]) -> ToolCall:
+    call_id = call.get("id")
+    return ToolCall(
+        str(call_id) if call_id is not None else None, str(call.get("name")), call.get("args")
+    )
+
+
+def tool_definitions(params: dict[str, Any]) -> list[ToolDefinition]:
+    """The tools bound to the model, taken out of its invocation parameters (recorded once):
+    provider packages bind them as the schemas they send (``bind_tools``)."""
+    tools = params.get("tools")
+    if not isinstance(tools, list):
+        return []
+    del params["tools"]
+    found = (ToolDefinition.from_schema(t) for t in tools if isinstance(t, Mapping))
+    return [t for t in found if t is not None]
 
 
 def prompt_value_messages(value: Any) -> list[Message]:

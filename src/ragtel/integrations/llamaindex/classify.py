@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from llama_index.core.agent.workflow import AgentWorkflow
+from llama_index.core.agent.workflow.base_agent import BaseWorkflowAgent
 from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -12,17 +14,23 @@ from llama_index.core.chat_engine.types import BaseChatEngine
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.response_synthesizers.base import BaseSynthesizer
 from llama_index.core.tools.types import BaseTool
+from llama_index.core.workflow import Workflow
 
 _CHAIN: Final = "chain"
 _RETRIEVER: Final = "retriever"
 _TOOL: Final = "tool"
+_AGENT: Final = "agent"  # Workflow.run of an agent: the root of everything it does
+_WORKFLOW: Final = "workflow"  # Workflow.run of any other workflow
 _LLM: Final = "llm"  # chat/complete and their variants: events make the generation
 _PREDICT: Final = "predict"  # predict/stream: events make the prompt
 _EMBED_QUERY: Final = "embed_query"
 _EMBED_TEXT: Final = "embed_text"
 _EMBED_BATCH: Final = "embed_batch"
 _EMBED_ABATCH: Final = "embed_abatch"
-_SPAN_DRIVEN: Final = frozenset({_CHAIN, _RETRIEVER, _TOOL})
+_SPAN_DRIVEN: Final = frozenset({_CHAIN, _RETRIEVER, _TOOL, _AGENT, _WORKFLOW})
+# A workflow's run() returns at once and its end is reported from the workflow's own task: its
+# span is never made current (it would stay current in the caller's context after the run).
+_UNSCOPED: Final = frozenset({_AGENT, _WORKFLOW})
 _STREAMING_KINDS: Final = frozenset(
     {_LLM, _PREDICT, _EMBED_QUERY, _EMBED_TEXT, _EMBED_BATCH, _EMBED_ABATCH}
 )
@@ -60,6 +68,8 @@ _STEP_METHODS: Final[tuple[tuple[type, frozenset[str], str], ...]] = (
 
 
 def _classify(cls: type, method: str) -> str | None:
+    if method == "run" and issubclass(cls, Workflow):
+        return _AGENT if issubclass(cls, (BaseWorkflowAgent, AgentWorkflow)) else _WORKFLOW
     if issubclass(cls, BaseLLM):
         if method in _LLM_CALLS:
             return _LLM

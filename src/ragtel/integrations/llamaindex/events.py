@@ -95,15 +95,18 @@ class _Events:
         self._end_pending_prompt(node, owner, messages)
         llm = node.instance if node is not None else None
         model = tr.model_name(event.model_dict, llm)
+        params = tr.parameters(llm, call_kwargs) if llm is not None else dict(call_kwargs or {})
+        tools = tr.tool_definitions(params)
         step = self.recorder.start_generation(
             type(llm).__name__ if llm is not None else "llm",
             owner.step if owner is not None else None,
             tr.run_context(event.tags),
             model=model,
             provider=tr.provider(llm) if llm is not None else None,
-            params=tr.parameters(llm, call_kwargs) if llm is not None else dict(call_kwargs or {}),
+            params=params,
             messages=messages,
             operation=operation,
+            tools=tools,
         )
         op = _Open(step, owner, _LLM, llm)
         self.generations[span_id] = op

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from llama_index.core.base.response.schema import StreamingResponse
+from llama_index.core.chat_engine.types import StreamingAgentChatResponse
 from llama_index.core.instrumentation.events.embedding import (
     EmbeddingEndEvent,
     EmbeddingStartEvent,
@@ -28,6 +30,7 @@ from llama_index.core.instrumentation.events.llm import (
 
 from ragtel.integrations.llamaindex import translate as tr
 from ragtel.integrations.llamaindex.classify import (
+    _AGENT,
     _CHAIN,
     _EMBED_ABATCH,
     _EMBED_BATCH,
@@ -35,7 +38,9 @@ from ragtel.integrations.llamaindex.classify import (
     _SPAN_DRIVEN,
     _STREAMING_KINDS,
     _TOOL,
+    _UNSCOPED,
     _UUID_SUFFIX,
+    _WORKFLOW,
     _classify,
 )
 from ragtel.integrations.llamaindex.events import _Events
@@ -43,6 +48,9 @@ from ragtel.integrations.llamaindex.streams import _GENERATORS, _UNSET, _Lazy, _
 from ragtel.integrations.llamaindex.tree import _ROOT, _Node, _Open
 from ragtel.recording import Recorder, Step
 from ragtel.recording.current import attach, detach
+
+_RUN_ID_TAG = "llamaindex.run_id"
+_STREAMED = (StreamingAgentChatResponse, StreamingResponse)
 
 
 class _Tracker(_Events, _Streams):
@@ -59,6 +67,12 @@ class _Tracker(_Events, _Streams):
         self.nodes: dict[str, _Node] = {}
         self.generations: dict[str, _Open] = {}
         self.lazies: dict[int, _Lazy] = {}  # by id() of the generator's frame
+        # Workflow steps carry their run's id in their tags: the run they belong to, should the
+        # dispatcher report one without its parent.
+        self.workflow_runs: dict[str, _Node] = {}
+        # The ToolCall event a workflow step (an agent's call_tool) is running, by its span id:
+        # the tool called inside it answers that call (id, and arguments as the model gave them).
+        self.tool_calls: dict[str, Any] = {}
         self._kinds: dict[tuple[type, str], str | None] = {}
         self._lock = threading.RLock()  # a GC finalizer can run while this thread holds it
         self._reaper = (
@@ -88,6 +102,17 @@ class _Tracker(_Events, _Streams):
         tags: Mapping[str, Any] | None,
     ) -> None:
         parent = self.nodes.get(parent_id) if parent_id is not None else None
+        if tags and self.workflow_runs:
+            run_id = tags.get(_RUN_ID_TAG)
+            if run_id is not None:
+                if parent is None:
+                    parent = self.workflow_runs.get(run_id)
+                elif parent.kind in _UNSCOPED:
+                    self.workflow_runs.setdefault(run_id, parent)
+        elif tags and parent is not None and parent.kind in _UNSCOPED:
+            run_id = tags.get(_RUN_ID_TAG)
+            if run_id is not None:
+                self.workflow_runs[run_id] = parent
         kind = None
         method = ""
         if instance is not None and len(id_) > _UUID_SUFFIX:
@@ -100,6 +125,10 @@ class _Tracker(_Events, _Streams):
         lazy = None
         if self.lazies and (parent is None or kind is not None):
             lazy = self._running_lazy(parent.owner if parent is not None else None)
+        if instance is None and bound_args is not None:  # a workflow step: is it a tool call?
+            event = bound_args.arguments.get("ev")
+            if event is not None and getattr(event, "tool_id", None) is not None:
+                self.tool_calls[id_] = event
         if kind is None and lazy is None:
             if parent is not None:
                 self.nodes[id_] = parent  # transparent: children find the parent's step
@@ -112,7 +141,8 @@ class _Tracker(_Events, _Streams):
             node.lazy = lazy
         self.nodes[id_] = node
         if kind in _SPAN_DRIVEN:
-            self._open_step(node, method, tags)
+            call = self.tool_calls.get(parent_id) if self.tool_calls and parent_id else None
+            self._open_step(node, method, tags, call=call)
         elif kind is _EMBED_BATCH or kind is _EMBED_ABATCH:
             texts = node.arguments.get("texts")
             size = getattr(instance, "embed_batch_size", None) or 1
@@ -120,6 +150,8 @@ class _Tracker(_Events, _Streams):
                 self._open_step(node, method, tags, _CHAIN)
 
     def exit(self, id_: str, result: Any) -> None:
+        if self.tool_calls:
+            self.tool_calls.pop(id_, None)
         node = self.nodes.pop(id_, None)
         if node is None:
             return
@@ -144,6 +176,8 @@ class _Tracker(_Events, _Streams):
             self._watch_lazy(result, node.owner)
         if node.lazy is not None:
             self._lazy_done(node.lazy)
+        if node.kind in _UNSCOPED:
+            self._forget_run(node)
         op = node.open
         if op is not None:
             outcome = _outcome(op.kind, result)  # not the result itself: it may hold the stream
@@ -152,12 +186,16 @@ class _Tracker(_Events, _Streams):
                     op.deferred = True
                     op.result = outcome
                     return
-            self._finish(op, outcome)
+            self._finish(op, outcome, op.output)
 
     def drop(self, id_: str, error: BaseException | None) -> None:
+        if self.tool_calls:
+            self.tool_calls.pop(id_, None)
         node = self.nodes.pop(id_, None)
         if node is None or node.id != id_:
             return
+        if node.kind in _UNSCOPED:
+            self._forget_run(node)
         self._detach_all(node)
         failure = error if error is not None else RuntimeError("LlamaIndex dropped the span")
         if node.prompt is not None:
@@ -180,6 +218,7 @@ class _Tracker(_Events, _Streams):
         method: str,
         tags: Mapping[str, Any] | None,
         kind: str | None = None,
+        call: Any = None,
     ) -> None:
         kind = kind or node.kind
         instance = node.instance
@@ -202,20 +241,35 @@ class _Tracker(_Events, _Streams):
             )
         elif kind is _TOOL:
             meta = getattr(instance, "metadata", None)
+            call_id = getattr(call, "tool_id", None)
             step = rec.start_tool(
                 getattr(meta, "name", None) or type(instance).__name__,
-                dict(args) if args else None,
+                call.tool_kwargs if call is not None else tr.tool_arguments(args),
                 parent,
                 run,
                 description=getattr(meta, "description", None),
+                call_id=str(call_id) if call_id is not None else None,
             )
+        elif kind is _AGENT:
+            agent_name = getattr(instance, "name", None) or type(instance).__name__
+            llm = getattr(instance, "llm", None)
+            step = rec.start_agent(
+                str(agent_name),
+                tr.agent_input(args),
+                parent,
+                run,
+                provider=tr.provider(llm) if llm is not None else None,
+            )
+        elif kind is _WORKFLOW:
+            step = rec.start_chain(name, tr.agent_input(args), parent, run)
         elif node.kind is _EMBED_BATCH or node.kind is _EMBED_ABATCH:
             step = rec.start_chain(name, None, parent, run)
         else:
             step = rec.start_chain(name, tr.step_input(args), parent, run)
         op = _Open(step, owner, kind, instance)
         node.open = node.owner = op
-        self._attach(node, op)
+        if kind not in _UNSCOPED:
+            self._attach(node, op)
 
     def _finish(
         self,
@@ -233,6 +287,11 @@ class _Tracker(_Events, _Streams):
             step.end_tool(outcome)
         else:
             step.end_chain(outcome if outcome is not None else output)
+
+    def _forget_run(self, node: _Node) -> None:
+        if self.workflow_runs:
+            for run_id in [k for k, v in self.workflow_runs.items() if v is node]:
+                del self.workflow_runs[run_id]
 
     # -- context -----------------------------------------------------------------------------------
 
@@ -290,4 +349,10 @@ def _outcome(kind: str, result: Any) -> Any:
     """What a step's span records of its call's result."""
     if kind is _RETRIEVER:
         return tr.documents(result if isinstance(result, list) else None)
+    if kind in _UNSCOPED:
+        return tr.agent_output(result)
+    if isinstance(result, _STREAMED):
+        # Filled in as the stream is consumed (by the caller or a writer thread): the answer is
+        # the generation's output, recorded when it ends, not what the object holds right now.
+        return None
     return tr.step_output(result)

@@ -11,7 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from ragtel.recording.records import Document, Message, PromptTemplate, RunContext, Usage
+from ragtel.recording.records import (
+    Document,
+    Message,
+    PromptTemplate,
+    RunContext,
+    ToolCall,
+    ToolDefinition,
+    Usage,
+)
 
 _ROLES: Final = {
     "user": "user",
@@ -214,7 +222,108 @@ def role_of(message: Any) -> str:
 
 
 def messages(chat_messages: Sequence[Any]) -> list[Message]:
-    return [Message(role_of(m), _content(m)) for m in chat_messages]
+    return [message(m) for m in chat_messages]
+
+
+def message(chat_message: Any) -> Message:
+    """A chat message, with the tool calls it makes or the id of the call it answers."""
+    role = role_of(chat_message)
+    text = _content(chat_message)
+    calls = _tool_calls(chat_message)
+    extra = getattr(chat_message, "additional_kwargs", None)
+    answers = extra.get("tool_call_id") if role == "tool" and isinstance(extra, Mapping) else None
+    if not calls and answers is None:
+        return Message(role, text)
+    return Message(
+        role, text, tool_calls=calls, tool_call_id=str(answers) if answers is not None else None
+    )
+
+
+def _tool_calls(chat_message: Any) -> list[ToolCall]:
+    # LlamaIndex 0.14 models put ToolCallBlocks in the message; older OpenAI-style integrations
+    # keep the provider's tool_calls in additional_kwargs (objects or dicts, arguments as JSON).
+    found = [
+        ToolCall(b.tool_call_id, str(b.tool_name), b.tool_kwargs)
+        for b in getattr(chat_message, "blocks", None) or ()
+        if getattr(b, "block_type", None) == "tool_call"
+    ]
+    if found:
+        return found
+    extra = getattr(chat_message, "additional_kwargs", None)
+    for call in (extra.get("tool_calls") if isinstance(extra, Mapping) else None) or ():
+        function = _get(call, "function")
+        name = _get(function, "name")
+        if name:
+            call_id = _get(call, "id")
+            found.append(
+                ToolCall(str(call_id) if call_id else None, str(name), _get(function, "arguments"))
+            )
+    return found
+
+
+def tool_definitions(params: dict[str, Any]) -> list[ToolDefinition]:
+    """The tools sent with a chat call, taken out of its parameters (recorded once): provider
+    schemas, or LlamaIndex tools (``MockFunctionCallingLLM`` and some integrations pass those)."""
+    tools = params.get("tools")
+    if not isinstance(tools, list):
+        return []
+    del params["tools"]
+    found = []
+    for tool in tools:
+        if isinstance(tool, Mapping):
+            definition = ToolDefinition.from_schema(tool)
+        else:
+            meta = getattr(tool, "metadata", None)
+            name = getattr(meta, "name", None)
+            schema = getattr(meta, "get_parameters_dict", None)
+            definition = (
+                ToolDefinition(
+                    str(name),
+                    getattr(meta, "description", None),
+                    schema() if callable(schema) else None,
+                )
+                if name
+                else None
+            )
+        if definition is not None:
+            found.append(definition)
+    return found
+
+
+def tool_arguments(arguments: Mapping[str, Any]) -> Any:
+    """A tool's arguments as given: ``call(*args, **kwargs)`` binds them under args/kwargs."""
+    if not arguments or not set(arguments) <= {"args", "kwargs"}:
+        return dict(arguments) if arguments else None
+    args, kwargs = arguments.get("args") or (), arguments.get("kwargs") or {}
+    if not args:
+        return dict(kwargs)
+    if not kwargs and len(args) == 1:
+        return args[0]
+    return {"args": list(args), **kwargs}
+
+
+def agent_input(arguments: Mapping[str, Any]) -> Any:
+    """The question a workflow agent was given (``run(user_msg=...)``)."""
+    for key in ("user_msg", "start_event"):
+        value = arguments.get(key)
+        if value is not None:
+            text = query_text(value)
+            return text if text is not None else value
+    kwargs = arguments.get("kwargs")
+    if isinstance(kwargs, Mapping) and kwargs:
+        return agent_input(kwargs)
+    return step_input(arguments)
+
+
+def agent_output(result: Any) -> Any:
+    """The answer of a workflow run: the agent's last message, or the StopEvent's result."""
+    response = getattr(result, "response", None)  # AgentOutput
+    if response is not None and hasattr(response, "blocks"):
+        return _content(response)
+    value = getattr(result, "result", None)  # StopEvent
+    if value is not None:
+        return agent_output(value) if hasattr(value, "response") else step_output(value)
+    return step_output(result)
 
 
 def _content(message: Any) -> str:
@@ -287,9 +396,9 @@ def response_messages(response: Any) -> list[Message]:
     """The output of a chat or completion response."""
     if response is None:
         return []
-    message = getattr(response, "message", None)
-    if message is not None:
-        return [Message(role_of(message), _content(message))]
+    chat_message = getattr(response, "message", None)
+    if chat_message is not None:
+        return [message(chat_message)]
     text = getattr(response, "text", None)
     return [Message("assistant", text)] if isinstance(text, str) else []
 

@@ -8,9 +8,14 @@ from typing import TYPE_CHECKING, Any, Final
 from opentelemetry.trace import SpanKind
 
 from ragtel import _stats
-from ragtel.recording.attributes.io import TEXT_MIME, add_messages, join_templates
+from ragtel.recording.attributes.io import (
+    TEXT_MIME,
+    add_messages,
+    add_tool_definitions,
+    join_templates,
+)
 from ragtel.recording.encode import to_json
-from ragtel.recording.records import Message, PromptTemplate, RunContext, Usage
+from ragtel.recording.records import Message, PromptTemplate, RunContext, ToolDefinition, Usage
 from ragtel.semconv import GenAI, OpenInference, Ragtel
 from ragtel.semconv import SpanKind as OIKind
 
@@ -43,6 +48,7 @@ def start(
     messages: Sequence[Message],
     operation: str,
     template: PromptTemplate | None,
+    tools: Sequence[ToolDefinition] = (),
 ) -> Step:
     attrs: dict[str, Any] = {}
     clean_params = rec.policy.params(params) if params else None
@@ -69,6 +75,8 @@ def start(
         step.put(OpenInference.PROMPT_TEMPLATE_VARIABLES, step.text(to_json(template.variables)))
     if messages:
         add_messages(step, OpenInference.LLM_INPUT_MESSAGES, GenAI.INPUT_MESSAGES, messages)
+    if tools:
+        add_tool_definitions(step, tools)
     return step
 
 

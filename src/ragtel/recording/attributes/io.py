@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from ragtel.recording.budget import text_size
 from ragtel.recording.encode import to_json, to_text
-from ragtel.recording.records import Message
-from ragtel.semconv import OpenInference, message_prefix
+from ragtel.recording.records import Message, ToolCall, ToolDefinition
+from ragtel.semconv import GenAI, OpenInference, message_prefix, tool_call_prefix, tool_prefix
 
 if TYPE_CHECKING:
     from ragtel.recording.step import Step
@@ -21,6 +22,10 @@ _MIME_KEYS: Final = {
 }
 _OI_ROLE: Final = OpenInference.MESSAGE_ROLE
 _OI_CONTENT: Final = OpenInference.MESSAGE_CONTENT
+_OI_CALL_ID: Final = OpenInference.TOOL_CALL_ID
+_OI_CALL_NAME: Final = OpenInference.TOOL_CALL_FUNCTION_NAME
+_OI_CALL_ARGUMENTS: Final = OpenInference.TOOL_CALL_FUNCTION_ARGUMENTS
+_OI_ANSWERS: Final = OpenInference.MESSAGE_TOOL_CALL_ID
 MESSAGES_TRUNCATED: Final = "ragtel.messages.truncated"
 
 
@@ -55,10 +60,12 @@ def add_messages(
         # The latest messages say most about this call; keep the system prompt and the tail.
         messages = [*messages[:1], *messages[len(messages) - limit + 1 :]] if limit else []
     texts = [(m.role, step.text(m.content) or "") for m in messages]
+    # Arguments are the model's words about the user's data: the same text policy applies.
+    calls = [[(c, step.text(_arguments_json(c))) for c in m.tool_calls] for m in messages]
     if rec.genai:
-        payload: list[dict[str, Any]] = [
-            {"role": role, "parts": [{"type": "text", "content": content}]}
-            for role, content in texts
+        payload = [
+            _genai_message(m, role, content, message_calls)
+            for m, (role, content), message_calls in zip(messages, texts, calls, strict=True)
         ]
         if finish_reason is not None:
             for item in payload:
@@ -67,11 +74,73 @@ def add_messages(
     if rec.oi:
         for i, (role, content) in enumerate(texts):
             prefix = message_prefix(oi_prefix, i)
-            if not step.room(2, text_size(content)):
+            message_calls = calls[i]
+            answers = messages[i].tool_call_id
+            keys = 2 + 3 * len(message_calls) + (answers is not None)
+            size = text_size(content) + sum(text_size(a or "") for _, a in message_calls)
+            if not step.room(keys, size):
                 step.cut(MESSAGES_TRUNCATED, len(texts) - i)
                 break
             step.put(prefix + _OI_ROLE, role)
             step.put(prefix + _OI_CONTENT, content)
+            for j, (call, arguments) in enumerate(message_calls):
+                call_prefix = tool_call_prefix(prefix, j)
+                step.put(call_prefix + _OI_CALL_ID, call.id)
+                step.put(call_prefix + _OI_CALL_NAME, call.name)
+                step.put(call_prefix + _OI_CALL_ARGUMENTS, arguments)
+            step.put(prefix + _OI_ANSWERS, answers)
+
+
+def _arguments_json(call: ToolCall) -> str:
+    arguments = call.arguments
+    if arguments is None:
+        return "{}"
+    return arguments if isinstance(arguments, str) else to_json(arguments)
+
+
+def _genai_message(
+    message: Message, role: str, content: str, calls: Sequence[tuple[ToolCall, str | None]]
+) -> dict[str, Any]:
+    """One message of ``gen_ai.{input,output}.messages``: text, tool calls, or a tool's answer."""
+    if message.tool_call_id is not None and role == "tool":
+        part = {"type": "tool_call_response", "id": message.tool_call_id, "response": content}
+        return {"role": role, "parts": [part]}
+    parts: list[dict[str, Any]] = []
+    if content or not calls:
+        parts.append({"type": "text", "content": content})
+    for call, arguments in calls:
+        parts.append(
+            {"type": "tool_call", "id": call.id, "name": call.name, "arguments": _parsed(arguments)}
+        )
+    return {"role": role, "parts": parts}
+
+
+def _parsed(arguments: str | None) -> Any:
+    # The convention wants the arguments as JSON, not as a string holding JSON; a model's partial
+    # or cut JSON stays a string.
+    if not arguments:
+        return arguments
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments
+
+
+def add_tool_definitions(step: Step, tools: Sequence[ToolDefinition]) -> None:
+    """The tools offered to the model: one GenAI JSON list, one OpenInference schema per tool."""
+    rec = step.recorder
+    if not rec.content or not tools:
+        return
+    functions = [
+        {"name": t.name, "description": t.description, "parameters": t.parameters} for t in tools
+    ]
+    if rec.genai:
+        definitions = [{"type": "function", **f} for f in functions]
+        step.put(GenAI.TOOL_DEFINITIONS, step.text(to_json(definitions)))
+    if rec.oi:
+        for i, function in enumerate(functions):
+            schema = to_json({"type": "function", "function": function})  # OpenAI's format
+            step.put(tool_prefix(i) + OpenInference.TOOL_JSON_SCHEMA, step.text(schema))
 
 
 def join_templates(messages: Sequence[tuple[str, str]]) -> str:

@@ -17,10 +17,11 @@ DRIFT_CROSSED: Final = "ragtel.drift.threshold_crossed"
 def observe(step: Step, vectors: list[list[float]]) -> None:
     """Feed the vectors to the recorder's monitor; a query's distances go on the span."""
     monitor = step.recorder.monitor
-    if monitor is None or not vectors:
+    role = step.embedding_role
+    if monitor is None or not vectors or role == EmbeddingRole.QUERY_DOCUMENT:
         return
     try:
-        if step.embedding_role == EmbeddingRole.DOCUMENT:
+        if role == EmbeddingRole.DOCUMENT:
             monitor.observe_context(vectors)
             return
         distances = monitor.observe_query(vectors[0])

@@ -23,14 +23,20 @@ def start(
     parent: Step | None,
     run: RunContext | None,
     description: str | None,
+    call_id: str | None = None,
 ) -> Step:
     attrs: dict[str, Any] = {}
     if rec.oi:
         attrs[OpenInference.SPAN_KIND] = OIKind.TOOL
         attrs[OpenInference.TOOL_NAME] = name
+        if call_id:
+            attrs[OpenInference.TOOL_ID] = call_id
     if rec.genai:
         attrs[GenAI.OPERATION_NAME] = Operation.EXECUTE_TOOL
         attrs[GenAI.TOOL_NAME] = name
+        if call_id:
+            # The id the model gave the call: joins this span to the request and the answer.
+            attrs[GenAI.TOOL_CALL_ID] = call_id
     span_name = f"{Operation.EXECUTE_TOOL} {name}" if rec.genai else name
     step = rec.open_step(span_name, OIKind.TOOL, SpanKind.INTERNAL, parent, attrs, run)
     if description and rec.content:
