@@ -43,6 +43,7 @@ OPERATION_TYPES = {
     "create_agent": "gen_ai.create_agent.client",
     "execute_tool": "gen_ai.execute_tool.internal",
     "invoke_workflow": "gen_ai.invoke_workflow.internal",
+    "invoke_agent": "gen_ai.invoke_agent.internal",  # ragtel's agents run in process
     "plan": "gen_ai.plan.internal",
 }
 _KINDS = {SpanKind.CLIENT: "client", SpanKind.INTERNAL: "internal", SpanKind.SERVER: "server"}
