@@ -12,11 +12,11 @@ Every test under tests/e2e gets the ``e2e`` marker: ``pytest -m "not e2e"`` leav
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from availability import start, unavailable
 from backends import BackendError, Collector, Jaeger, Phoenix
 from browser import Browser
 
@@ -33,39 +33,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.e2e)
 
 
-def backends_required() -> bool:
-    """True in CI (CI=true) or with RAGTEL_E2E_REQUIRE=1: unavailable backends fail, never skip."""
-    truthy = {"1", "true", "yes", "on"}
-    return (
-        os.environ.get("CI", "").strip().lower() in truthy
-        or os.environ.get("RAGTEL_E2E_REQUIRE", "").strip().lower() in truthy
-    )
-
-
-def _unavailable(what: str, err: BaseException) -> None:
-    reason = f"{what} unavailable: {type(err).__name__}: {err}"
-    if backends_required():
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
-
-
-# A backend that failed once is not retried by every later test of the session.
-_failures: dict[str, BaseException] = {}
-
-
-def _start(name: str, backend):
-    if name in _failures:
-        _unavailable(name, _failures[name])
-    try:
-        return backend.start()
-    except (BackendError, OSError, TimeoutError) as err:
-        _failures[name] = err
-    _unavailable(name, _failures[name])  # outside the except: no chained traceback
-
-
 @pytest.fixture(scope="session")
 def jaeger() -> Iterator[Jaeger]:
-    backend = _start("jaeger", Jaeger())
+    backend = start("jaeger", Jaeger())
     try:
         yield backend
     finally:
@@ -75,7 +45,7 @@ def jaeger() -> Iterator[Jaeger]:
 @pytest.fixture(scope="session")
 def collector(jaeger: Jaeger) -> Iterator[Collector]:
     """A collector whose OTLP exporter forwards to the session's Jaeger."""
-    backend = _start("collector", Collector(jaeger))
+    backend = start("collector", Collector(jaeger))
     try:
         yield backend
     finally:
@@ -84,7 +54,7 @@ def collector(jaeger: Jaeger) -> Iterator[Collector]:
 
 @pytest.fixture(scope="session")
 def phoenix() -> Iterator[Phoenix]:
-    backend = _start("phoenix", Phoenix())
+    backend = start("phoenix", Phoenix())
     try:
         yield backend
     finally:
@@ -99,7 +69,7 @@ def browser() -> Iterator[Browser]:
         instance.start()
     except (BackendError, OSError, TimeoutError) as err:
         instance.stop()
-        _unavailable("headless chromium", err)
+        unavailable("headless chromium", err)
     try:
         yield instance
     finally:
