@@ -11,7 +11,8 @@ step and picks up a new provider or settings, so ``instrument()`` may run before
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from opentelemetry import trace
@@ -64,6 +65,7 @@ class Recorder:
         self._config = resolve(config) if config is not None else None
         self._monitor = monitor
         self._generation = -1
+        self._opening = threading.local()  # the step a builder opened, until it returns
         self._refresh()
 
     def _refresh(self) -> None:
@@ -88,9 +90,8 @@ class Recorder:
     def start_chain(
         self, name: str, inputs: Any, parent: Step | None, run: RunContext | None = None
     ) -> Step:
-        if self._generation != _active.generation:  # configure() ran since
-            self._refresh()
-        return chain.start(self, name, inputs, parent, run)
+        self._begin()
+        return self._opened(chain.start, self, name, inputs, parent, run)
 
     def start_agent(
         self,
@@ -103,9 +104,8 @@ class Recorder:
     ) -> Step:
         """An agent run (a model choosing tools in a loop); end it with ``end_chain``.
         ``provider`` is its model's, if known now (else ``Step.note_provider`` later)."""
-        if self._generation != _active.generation:  # configure() ran since
-            self._refresh()
-        return agent.start(self, name, inputs, parent, run, provider)
+        self._begin()
+        return self._opened(agent.start, self, name, inputs, parent, run, provider)
 
     def start_retrieval(
         self,
@@ -117,9 +117,8 @@ class Recorder:
         top_k: int | None = None,
         data_source: str | None = None,
     ) -> Step:
-        if self._generation != _active.generation:  # configure() ran since
-            self._refresh()
-        return retrieval.start(self, name, query, parent, run, top_k, data_source)
+        self._begin()
+        return self._opened(retrieval.start, self, name, query, parent, run, top_k, data_source)
 
     def start_prompt(
         self,
@@ -128,9 +127,8 @@ class Recorder:
         parent: Step | None,
         run: RunContext | None = None,
     ) -> Step:
-        if self._generation != _active.generation:  # configure() ran since
-            self._refresh()
-        return prompt.start(self, name, template, parent, run)
+        self._begin()
+        return self._opened(prompt.start, self, name, template, parent, run)
 
     def start_generation(
         self,
@@ -146,9 +144,9 @@ class Recorder:
         template: PromptTemplate | None = None,
         tools: Sequence[ToolDefinition] = (),
     ) -> Step:
-        if self._generation != _active.generation:  # configure() ran since
-            self._refresh()
-        return generation.start(
+        self._begin()
+        return self._opened(
+            generation.start,
             self,
             name,
             parent,
@@ -172,9 +170,10 @@ class Recorder:
         texts: Sequence[str],
         role: str,
     ) -> Step:
-        if self._generation != _active.generation:  # configure() ran since
-            self._refresh()
-        return embedding.start(self, name, parent, run, model=model, texts=texts, role=role)
+        self._begin()
+        return self._opened(
+            embedding.start, self, name, parent, run, model=model, texts=texts, role=role
+        )
 
     def start_tool(
         self,
@@ -187,9 +186,24 @@ class Recorder:
         call_id: str | None = None,
     ) -> Step:
         """A tool run; ``call_id`` is the id the model gave the call it answers, if any."""
+        self._begin()
+        return self._opened(tool.start, self, name, inputs, parent, run, description, call_id)
+
+    def _begin(self) -> None:
         if self._generation != _active.generation:  # configure() ran since
             self._refresh()
-        return tool.start(self, name, inputs, parent, run, description, call_id)
+        self._opening.step = None
+
+    def _opened(self, build: Callable[..., Step], *args: Any, **kwargs: Any) -> Step:
+        """Run a step builder; if it fails after its span started, end that span before the
+        error goes on to the adapter's guard, so that a failing hook never leaves a hole."""
+        try:
+            return build(*args, **kwargs)
+        except BaseException:
+            step = self._opening.step
+            if step is not None:
+                step.abandon()
+            raise
 
     # -- for the attribute builders ---------------------------------------------------------------
 
@@ -203,13 +217,17 @@ class Recorder:
         run: RunContext | None,
     ) -> Step:
         """Start the span of a step whose start attributes are ``attrs``."""
-        stamp(attrs, run, self.oi, self.genai)
+        cuts = stamp(attrs, run, self.oi, self.genai, self.policy)
         if not self.content:
             attrs[Ragtel.CONTENT_CAPTURED] = False
         # Attributes are written once, when the step ends (see Step.finish); a sampler sees the
         # span's name and kind, which is what samplers of LLM traffic key on.
         context = parent.context() if parent is not None else None
-        span = self._tracer.start_span(name, context=context, kind=span_kind)
+        span = self._tracer.start_span(self.policy.name(name), context=context, kind=span_kind)
         if parent is None:
             remember_root(span, self._tracer_provider)
-        return Step(self, span, kind, attrs)
+        step = Step(self, span, kind, attrs)
+        if cuts:
+            step.cut(Ragtel.TEXT_TRUNCATED_COUNT, cuts)
+        self._opening.step = step
+        return step

@@ -1,4 +1,10 @@
-"""Secret stripping: credentials never leave the process, whatever the capture settings."""
+"""Secret stripping: credentials never leave the process, whatever the capture settings.
+
+Two nets: by *name* (a mapping key, header or parameter called like a credential has its value
+masked whatever it looks like: ``api_key``, ``api-key``, ``X-Api-Key``, ``Authorization``, ...)
+and by *shape* (a text containing something shaped like a key, a token, HTTP Basic credentials
+or a password in a URL has that part masked).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,9 @@ _SECRET_WORDS: Final = (
     "authorization",
     "credential",
     "private_key",
+    "access_key",
+    "session_key",
+    "cookie",
 )
 # "token" names a secret in access_token / hf_token, but a count in max_tokens / stop_token_ids.
 _TOKEN_COUNT: Final = re.compile(r"tokens|token_(?:ids?|count|limit|type|budget)")
@@ -24,46 +33,105 @@ _TOKEN_COUNT: Final = re.compile(r"tokens|token_(?:ids?|count|limit|type|budget)
 _SECRET_TEXT: Final = re.compile(
     r"(?:"
     r"\bsk-(?:proj-|ant-)?[A-Za-z0-9_\-]{16,}"  # OpenAI / Anthropic style keys
+    r"|\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}"  # Stripe secret / restricted keys
+    r"|\bAIza[0-9A-Za-z_\-]{30,}"  # Google API keys
+    r"|\bhf_[A-Za-z0-9]{20,}"  # Hugging Face tokens
     r"|\bAKIA[0-9A-Z]{16}\b"  # AWS access key ids
     r"|\bgh[pousr]_[A-Za-z0-9]{30,}"  # GitHub tokens
+    r"|\bgithub_pat_[A-Za-z0-9_]{30,}"
     r"|\bxox[abpr]-[A-Za-z0-9\-]{10,}"  # Slack tokens
+    r"|\bglpat-[A-Za-z0-9_\-]{16,}"  # GitLab tokens
     r"|(?i:bearer)\s+[A-Za-z0-9\-._~+/]{16,}=*"
+    # HTTP Basic credentials: base64 with a digit, '+', '/' or '=' in it, so that prose such as
+    # "basic information" is left alone.
+    r"|(?i:basic)\s+(?=[A-Za-z0-9+/]*[0-9+/=])[A-Za-z0-9+/]{12,}={0,2}"
     r")"
+)
+# The password of scheme://user:password@host (database DSNs, git and proxy URLs).
+_URL_PASSWORD: Final = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@]*:)([^\s@/]+)(@)")
+# key=value / "key": "value" pairs in free text (logs, JSON, exception messages) whose key names a
+# credential: the value is masked.
+_SECRET_PAIR: Final = re.compile(
+    r"""((?i:api[_-]?key|secret|password|passwd|pwd|token|authorization|credential)"""
+    r"""["']?\s*[:=]\s*["']?)([^\s"',;}&]{4,})"""
+)
+
+# Every pattern above contains one of these; checking them first keeps ordinary text at a few
+# substring scans instead of a regex pass (this runs on every text ragtel records).
+_TRIGGERS: Final = (
+    "sk-",
+    "sk_",
+    "rk_",
+    "AIza",
+    "hf_",
+    "AKIA",
+    "gh",
+    "xox",
+    "glpat",
+    "earer",
+    "EARER",
+    "asic",
+    "ASIC",
+)
+_URL_TRIGGER: Final = "://"
+_PAIR_TRIGGERS: Final = (
+    "key",
+    "Key",
+    "KEY",
+    "ecret",
+    "ECRET",
+    "assw",
+    "ASSW",
+    "pwd",
+    "PWD",
+    "oken",
+    "OKEN",
+    "uthorization",
+    "UTHORIZATION",
+    "redential",
+    "REDENTIAL",
 )
 
 
 def is_secret_key(key: str) -> bool:
-    """True for parameter names that hold credentials."""
-    lowered = key.lower()
+    """True for mapping keys, header and parameter names that hold credentials."""
+    lowered = key.lower().replace("-", "_")
     if any(word in lowered for word in _SECRET_WORDS):
+        return True
+    if lowered in ("auth", "x_auth", "proxy_authorization") or lowered.endswith("_auth"):
         return True
     return "token" in lowered and _TOKEN_COUNT.search(lowered) is None
 
 
 def strip_secrets(params: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``params`` with credential-named keys masked, nested mappings included."""
+    """A copy of ``params`` with credential-named keys masked, nested mappings and lists
+    included, and secret-shaped texts masked."""
     out: dict[str, Any] = {}
     for key, value in params.items():
         skey = str(key)
-        if is_secret_key(skey):
-            out[skey] = MASK
-        elif isinstance(value, Mapping):
-            out[skey] = strip_secrets(value)
-        elif isinstance(value, str):
-            out[skey] = scrub_secrets(value)
-        else:
-            out[skey] = value
+        out[skey] = MASK if is_secret_key(skey) else _strip_value(value)
     return out
 
 
-# Every pattern above contains one of these; checking them first keeps ordinary text at a few
-# substring scans instead of a regex pass (this runs on every text ragtel records).
-_TRIGGERS: Final = ("sk-", "AKIA", "gho_", "ghp_", "ghu_", "ghs_", "ghr_", "xox", "earer", "EARER")
+def _strip_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub_secrets(value)
+    if isinstance(value, Mapping):
+        return strip_secrets(value)
+    if isinstance(value, (list, tuple)):
+        return [_strip_value(v) for v in value]
+    return value
 
 
 def scrub_secrets(text: str) -> str:
-    """``text`` with API keys and bearer tokens masked."""
+    """``text`` with keys, tokens, Basic credentials and URL passwords masked."""
     for trigger in _TRIGGERS:
         if trigger in text:
-            return _SECRET_TEXT.sub(MASK, text)
+            text = _SECRET_TEXT.sub(MASK, text)
+            break
+    if _URL_TRIGGER in text:
+        text = _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text)
+    for trigger in _PAIR_TRIGGERS:
+        if trigger in text:
+            return _SECRET_PAIR.sub(rf"\g<1>{MASK}", text)
     return text

@@ -27,7 +27,7 @@ from ragtel.recording.attributes import (
     tool,
 )
 from ragtel.recording.attributes.io import add_io
-from ragtel.recording.budget import size_of
+from ragtel.recording.budget import BYTES_PER_ATTRIBUTE, size_of
 from ragtel.recording.records import Document, Message, Usage
 from ragtel.semconv import EmbeddingRole, OpenInference, Ragtel
 
@@ -83,7 +83,7 @@ class Step:
         """Write one attribute if it fits; a value of None writes nothing."""
         if value is None:
             return False
-        size = size_of(value)
+        size = size_of(value) + len(key) + BYTES_PER_ATTRIBUTE
         if not self.recorder.budget.fits(len(self._attrs) + 1, self._bytes + size):
             self.cut(Ragtel.SPAN_BYTES_TRUNCATED)
             return False
@@ -126,7 +126,10 @@ class Step:
             self.first_token_ns = time.monotonic_ns()
 
     def end_chain(self, outputs: Any) -> None:
-        chain.end(self, outputs)
+        try:
+            chain.end(self, outputs)
+        finally:
+            self.abandon()  # ended already, unless the builder failed
 
     def add_input(self, inputs: Any) -> None:
         """The input of a step that learned it only at its end (LangChain's streamed runs)."""
@@ -141,16 +144,28 @@ class Step:
         agent.promote(self, name)
 
     def end_tool(self, output: Any) -> None:
-        tool.end(self, output)
+        try:
+            tool.end(self, output)
+        finally:
+            self.abandon()  # ended already, unless the builder failed
 
     def end_prompt(self, messages: Sequence[Message]) -> None:
-        prompt.end(self, messages)
+        try:
+            prompt.end(self, messages)
+        finally:
+            self.abandon()  # ended already, unless the builder failed
 
     def end_retrieval(self, documents: Sequence[Document]) -> None:
-        retrieval.end(self, documents)
+        try:
+            retrieval.end(self, documents)
+        finally:
+            self.abandon()  # ended already, unless the builder failed
 
     def end_embedding(self, vectors: Sequence[Any]) -> None:
-        embedding.end(self, vectors)
+        try:
+            embedding.end(self, vectors)
+        finally:
+            self.abandon()  # ended already, unless the builder failed
 
     def end_generation(
         self,
@@ -163,26 +178,37 @@ class Step:
         abandoned: str | None = None,
     ) -> None:
         """End an LLM step; ``abandoned`` says why a stream stopped before its last chunk."""
-        generation.end(
-            self,
-            outputs,
-            usage=usage,
-            finish_reasons=finish_reasons,
-            response_model=response_model,
-            response_id=response_id,
-            abandoned=abandoned,
-        )
+        try:
+            generation.end(
+                self,
+                outputs,
+                usage=usage,
+                finish_reasons=finish_reasons,
+                response_model=response_model,
+                response_id=response_id,
+                abandoned=abandoned,
+            )
+        finally:
+            self.abandon()  # ended already, unless the builder failed
 
     def seconds_to_first_token(self) -> float:
         return ((self.first_token_ns or self.start_ns) - self.start_ns) / 1e9
 
     def fail(self, error: BaseException) -> None:
-        """End the span as failed, with the exception recorded as an event."""
+        """End the span as failed, with the exception recorded as an event.
+
+        The message, stack trace and status description are user text: they go through the text
+        policy (secrets masked, the user's redaction, cut), and without content capture only the
+        exception's type and frames are kept.
+        """
         if self.ended:
             return
-        self.span.record_exception(error)
-        self.span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"[:1024]))
-        self.finish()
+        try:
+            attributes, description = self.recorder.policy.error(error)
+            self.span.add_event("exception", attributes)
+            self.span.set_status(Status(StatusCode.ERROR, description))
+        finally:
+            self.finish()
 
     def abandon(self) -> None:
         """End the span with nothing more written (after an internal error while ending it)."""
@@ -194,16 +220,18 @@ class Step:
         """Write the pending attributes and the cut markers, and end the span (once)."""
         if self.ended:
             return
-        self.ended = True
-        attrs = self._attrs
-        if self._cuts:
-            for marker, amount in self._cuts.items():
-                attrs[marker] = amount
-                _stats.add(marker, amount)
-            attrs[Ragtel.TEXT_TRUNCATED] = True
-        if attrs:
-            write_attributes(self.span, attrs)
-        self.span.end()
+        try:
+            attrs = self._attrs
+            if self._cuts:
+                for marker, amount in self._cuts.items():
+                    attrs[marker] = amount
+                    _stats.add(marker, amount)
+                attrs[Ragtel.TEXT_TRUNCATED] = True
+            if attrs:
+                write_attributes(self.span, attrs)
+        finally:  # whatever failed above, the span ends: no hole in the trace
+            self.ended = True
+            self.span.end()
 
     def add_event(self, name: str, attributes: dict[str, Any]) -> None:
         self.span.add_event(name, attributes)

@@ -1,49 +1,216 @@
 """The text policy: what happens to every string before it leaves the process.
 
-One entry point, ``TextPolicy.apply``: secrets masked, then the user's redaction, then the length
-cut. Parameters go through ``TextPolicy.params`` (credential-named keys masked, string values
-through the same chain). Capture switched off means no text at all.
+One entry point per shape of value, all through the same chain — secrets masked, then the user's
+redaction, then lone surrogates made valid UTF-8, then the length cut:
+
+- ``apply``: a text (queries, documents, messages, templates, answers);
+- ``mapping_json``: user metadata (run, session, document metadata) as bounded JSON, keys and
+  values through the chain, values of credential-named keys masked;
+- ``strings``: tags;
+- ``params``: model parameters (recorded even without content: credentials masked by name);
+- ``error``: an exception's message, stack trace and status description;
+- ``name``: span names (not content, but user-chosen: surrogates and length only).
+
+Capture switched off means no text at all: no metadata, no tags, no exception messages.
+A user ``redact`` function that raises does not break recording: the text is replaced by
+``REDACTION_FAILED`` (never exported unredacted) and counted in ``ragtel.stats()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+import json
+import re
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
 
+from ragtel import _stats
+from ragtel._guard import report
 from ragtel.config import Settings
-from ragtel.recording.secrets import scrub_secrets, strip_secrets
+from ragtel.recording.encode import to_jsonable
+from ragtel.recording.secrets import MASK, is_secret_key, scrub_secrets, strip_secrets
+
+REDACTION_FAILED: Final = "[ragtel: redaction failed]"
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_MAX_NAME_CHARS: Final = 1024
+_MAX_STACK_CHARS: Final = 4000  # the end of a trace: the frames nearest the error
+_MAX_METADATA_ITEMS: Final = 64
 
 
-def text_filter(settings: Settings) -> Callable[[str], str] | None:
-    """The chain of redactions applied to every recorded text, or None when there is none."""
-    steps = [f for f in (scrub_secrets if settings.redact_secrets else None, settings.redact) if f]
-    if not steps:
-        return None
-    if len(steps) == 1:
-        return steps[0]
-    first, second = steps
-    return lambda text: second(first(text))
+def valid_unicode(text: str) -> str:
+    """``text`` with lone surrogates (valid in a Python str, invalid in UTF-8) replaced by U+FFFD;
+    the OTLP encoder would otherwise drop the whole attribute (or the span's name, the batch)."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    # Pairs written as two surrogates become the character they encode; lone ones become U+FFFD.
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 class TextPolicy:
     """Redaction and truncation of texts under one set of settings (immutable, shared)."""
 
-    __slots__ = ("_filter", "capture", "max_chars")
+    __slots__ = ("_redact", "_secrets", "capture", "max_chars")
 
     def __init__(self, settings: Settings, sdk_max_length: int | None = None) -> None:
         self.capture = settings.capture_content
         # An SDK value-length limit would cut strings silently; cut them here, with a marker.
         self.max_chars = min(settings.max_text_chars, sdk_max_length or settings.max_text_chars)
-        self._filter = text_filter(settings)
+        self._secrets = settings.redact_secrets
+        self._redact: Callable[[str], str] | None = settings.redact
+
+    def clean(self, value: str) -> str:
+        """``value`` redacted and valid UTF-8, not cut."""
+        if self._secrets:
+            value = scrub_secrets(value)
+        if self._redact is not None:
+            try:
+                redacted = self._redact(value)
+            except Exception as error:  # the user's function: count it, never export unredacted
+                report("redact", error)
+                _stats.add("redaction_failures")
+                return REDACTION_FAILED
+            value = redacted if isinstance(redacted, str) else REDACTION_FAILED
+        return valid_unicode(value)
 
     def apply(self, value: str) -> tuple[str, bool]:
         """``value`` redacted and cut to length, and whether it was cut."""
-        if self._filter is not None:
-            value = self._filter(value)
+        value = self.clean(value)
         if len(value) > self.max_chars:
             return value[: self.max_chars], True
         return value, False
 
+    def strings(self, values: Iterable[Any]) -> tuple[list[str], int]:
+        """Each value as text through the policy (tags), ``max_chars`` in all, and how many cuts
+        were made (a value cut or left out counts one)."""
+        out: list[str] = []
+        cuts = 0
+        room = self.max_chars
+        for value in values:
+            if room <= 0:
+                cuts += 1
+                continue
+            text, cut = self.apply(str(value))
+            if len(text) > room:
+                text, cut = text[:room], True
+            out.append(text)
+            room -= len(text)
+            cuts += cut
+        return out, cuts
+
+    def mapping_json(self, mapping: Mapping[str, Any]) -> tuple[str, int]:
+        """User metadata as compact JSON within ``max_chars``, and how many cuts were made.
+
+        Values of credential-named keys are masked, every key and string value goes through the
+        policy; past ``max_chars`` the remaining keys are left out and counted under ``"…"``.
+        """
+        cuts = 0
+        out: dict[str, Any] = {}
+        used = 2
+        items = list(mapping.items())
+        for i, (key, value) in enumerate(items):
+            skey, key_cut = self.apply(str(key))
+            if self._secrets and is_secret_key(skey):
+                clean: Any = MASK
+                value_cuts = 0
+            else:
+                clean, value_cuts = self._json_value(to_jsonable(value), 1)
+            piece = len(json.dumps({skey: clean}, ensure_ascii=False))
+            if i >= _MAX_METADATA_ITEMS or used + piece > self.max_chars:
+                out["…"] = f"{len(items) - i} more"
+                cuts += 1
+                break
+            out[skey] = clean
+            used += piece
+            cuts += key_cut + value_cuts
+        return json.dumps(out, ensure_ascii=False, separators=(",", ":")), cuts
+
+    def _json_value(self, value: Any, depth: int) -> tuple[Any, int]:
+        if isinstance(value, str):
+            text, cut = self.apply(value)
+            return text, int(cut)
+        if isinstance(value, dict):
+            cuts = 0
+            out: dict[str, Any] = {}
+            for key, item in value.items():
+                skey, key_cut = self.apply(key)
+                if self._secrets and is_secret_key(skey):
+                    out[skey] = MASK
+                    continue
+                out[skey], item_cuts = self._json_value(item, depth + 1)
+                cuts += key_cut + item_cuts
+            return out, cuts
+        if isinstance(value, list):
+            cuts = 0
+            items = []
+            for item in value:
+                clean, item_cuts = self._json_value(item, depth + 1)
+                items.append(clean)
+                cuts += item_cuts
+            return items, cuts
+        return value, 0
+
     def params(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Model parameters with credentials masked (these are recorded even without content)."""
-        return strip_secrets(params)
+        """Model parameters with credentials masked. Without content capture only numbers,
+        booleans and the model's identifiers remain: parameters can carry user text (a system
+        prompt, stop sequences, canned responses)."""
+        stripped = strip_secrets(params)
+        if self.capture:
+            return self._json_value(stripped, 0)[0]  # type: ignore[no-any-return]
+        return _without_text(stripped)
+
+    def name(self, name: str) -> str:
+        """A span name: valid UTF-8 and at most 1,024 characters."""
+        name = valid_unicode(name)
+        return name if len(name) <= _MAX_NAME_CHARS else name[:_MAX_NAME_CHARS]
+
+    def error(self, error: BaseException) -> tuple[dict[str, str], str]:
+        """The ``exception`` event's attributes and the status description for ``error``.
+
+        With content captured: message and stack trace through the policy (the trace cut to its
+        last frames). Without: the exception's type and the frames only — a message is user text.
+        """
+        kind = type(error)
+        type_name = kind.__qualname__
+        if kind.__module__ not in ("builtins", "__main__"):
+            type_name = f"{kind.__module__}.{type_name}"
+        try:
+            frames = "".join(traceback.format_tb(error.__traceback__))
+        except Exception:  # a frame whose source cannot be read: the type still says a lot
+            frames = ""
+        if not self.capture:
+            stack = self.clean(f"Traceback (most recent call last):\n{frames}{type_name}")
+            return {
+                "exception.type": type_name,
+                "exception.stacktrace": stack[-_MAX_STACK_CHARS:],
+            }, kind.__name__
+        try:
+            text = str(error)
+            full = "".join(traceback.format_exception(error))
+        except Exception:  # a hostile __str__
+            text = f"<unprintable {kind.__name__}>"
+            full = f"Traceback (most recent call last):\n{frames}{type_name}: {text}"
+        message, _ = self.apply(text)
+        stack = self.clean(full)
+        attrs = {
+            "exception.type": type_name,
+            "exception.message": message,
+            "exception.stacktrace": stack[-_MAX_STACK_CHARS:],
+        }
+        return attrs, f"{kind.__name__}: {message}"[:1024]
+
+
+_IDENTIFIER_PARAMS: Final = frozenset(
+    {"model", "model_name", "model_id", "deployment_name", "engine", "_type", "provider"}
+)
+
+
+def _without_text(params: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if isinstance(value, Mapping):
+            out[key] = _without_text(value)
+        elif isinstance(value, (bool, int, float)) or value is None or value == MASK:
+            out[key] = value
+        elif isinstance(value, str) and key in _IDENTIFIER_PARAMS:
+            out[key] = valid_unicode(value)
+    return out

@@ -59,3 +59,55 @@ def test_scrub_secrets_in_text() -> None:
     text = "use sk-proj-AbCdEfGhIjKlMnOpQrStUv and AKIAABCDEFGHIJKLMNOP please"
     assert scrub_secrets(text) == f"use {MASK} and {MASK} please"
     assert scrub_secrets("nothing secret here") == "nothing secret here"
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "AIzaSyD9tSrke72PouQMnMXa7eZSW0jkFMBWYq",  # Google
+        "sk_live_51H8fKjL2mNoPqRsTuVwXyZ0123",  # Stripe
+        "rk_test_51H8fKjL2mNoPqRsTuVw",
+        "hf_AbCdEfGhIjKlMnOpQrStUvWxYz01234567",  # Hugging Face
+        "glpat-AbCdEfGhIjKlMnOpQrSt",  # GitLab
+        "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstu",
+    ],
+)
+def test_more_key_shapes_are_masked(secret: str) -> None:
+    assert scrub_secrets(f"key: {secret}.") == f"key: {MASK}."
+
+
+@pytest.mark.parametrize(
+    ("text", "kept", "gone"),
+    [
+        ("Authorization: Basic dXNlcjpzM2NyM3QtcGFzc3dvcmQ=", "Authorization", "dXNlcjpz"),
+        ("postgresql://app:Hunter2-Pass@db:5432/rag", "postgresql://app:", "Hunter2-Pass"),
+        ("clone https://deploy:s3cr3t@git.example.com/kb.git", "@git.example.com", "s3cr3t"),
+        ('{"api_key":"tk-0a9b8c7d6e5f","q":1}', '"q":1', "tk-0a9b8c7d6e5f"),
+        ("password=hunter22 user=bob", "user=bob", "hunter22"),
+        ("retry with token: abcd1234efgh", "retry with", "abcd1234efgh"),
+    ],
+)
+def test_credentials_in_text_are_masked(text: str, kept: str, gone: str) -> None:
+    clean = scrub_secrets(text)
+    assert kept in clean and gone not in clean and MASK in clean
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "basic information about the plan",
+        "see https://docs.example.com/a:b@c and http://user@host/x",
+        "max_tokens: 100, the key point",
+        "hf_ is a prefix; sk_ too",
+    ],
+)
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert scrub_secrets(text) == text
+
+
+@pytest.mark.parametrize(
+    "key", ["api-key", "X-Api-Key", "x-api-key", "Proxy-Authorization", "auth"]
+)
+def test_header_style_names_are_secret(key: str) -> None:
+    assert is_secret_key(key)
+    assert strip_secrets({"headers": {key: "v"}})["headers"][key] == MASK

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import json
+
+import pytest
+
+from ragtel import _stats
 from ragtel.config import TraceConfig
-from ragtel.recording.text import TextPolicy, text_filter
+from ragtel.recording.text import REDACTION_FAILED, TextPolicy
 
 
 def test_redaction_chain_applies_user_function_after_secret_scrubbing() -> None:
     settings = TraceConfig(redact=lambda text: text.replace("alice", "<name>")).settings()
-    scrub = text_filter(settings)
-    assert scrub is not None
-    assert scrub("alice key sk-abcdefghijklmnopqrstuvwx") == "<name> key [REDACTED]"
-    assert text_filter(TraceConfig(redact_secrets=False).settings()) is None
+    policy = TextPolicy(settings)
+    assert policy.clean("alice key sk-abcdefghijklmnopqrstuvwx") == "<name> key [REDACTED]"
+    unscrubbed = TextPolicy(TraceConfig(redact_secrets=False).settings())
+    assert unscrubbed.clean("key sk-abcdefghijklmnopqrstuvwx") == "key sk-abcdefghijklmnopqrstuvwx"
 
 
 def test_policy_redacts_before_it_cuts() -> None:
@@ -22,3 +27,90 @@ def test_policy_redacts_before_it_cuts() -> None:
 def test_sdk_value_length_limit_lowers_the_cut() -> None:
     policy = TextPolicy(TraceConfig(max_text_chars=100).settings(), sdk_max_length=4)
     assert policy.apply("abcdefgh") == ("abcd", True)
+
+
+def test_lone_surrogates_become_valid_utf8() -> None:
+    policy = TextPolicy(TraceConfig().settings())
+    text, _ = policy.apply("a\ud800b\udfffc \ud83d\ude00")
+    assert text == "a\ufffdb\ufffdc 😀"  # lone ones replaced, a written-out pair joined
+    text.encode("utf-8")  # would raise on a lone surrogate
+    assert policy.name("run \udc80") == "run \ufffd"
+
+
+def test_metadata_json_is_policed_bounded_and_valid() -> None:
+    policy = TextPolicy(
+        TraceConfig(max_text_chars=200, redact=lambda t: t.replace("fine", "FINE")).settings()
+    )
+    metadata = {
+        "source": "postgresql://app:pw123456@db/x",
+        "X-Api-Key": "plain-looking-value",
+        "nested": {"api_key": "v", "note": "fine"},
+        "blob": "z" * 1000,
+        "bad\ud800": "\udfff",
+    }
+    text, cuts = policy.mapping_json(metadata)
+    parsed = json.loads(text)
+    assert "pw123456" not in text and "plain-looking-value" not in text
+    assert parsed["X-Api-Key"] == "[REDACTED]"
+    assert parsed["nested"] == {"api_key": "[REDACTED]", "note": "FINE"}  # user redact applied
+    assert len(text) <= 200 and cuts >= 1
+    text.encode("utf-8")
+
+
+def test_tags_are_policed_and_bounded() -> None:
+    policy = TextPolicy(TraceConfig(max_text_chars=50).settings())
+    tags, cuts = policy.strings(["token=hf_AbCdEfGhIjKlMnOpQrStUvWx", "x" * 40, "y" * 40, "z"])
+    assert tags[0] == "token=[REDACTED]"
+    assert sum(len(t) for t in tags) <= 50 and cuts == 3  # one cut short, two left out
+
+
+def _raise(secret: str) -> None:
+    raise ConnectionError(f"cannot reach postgresql://app:Hunter2-Pw@db/x for {secret}")
+
+
+@pytest.mark.parametrize("capture", [True, False])
+def test_errors_go_through_the_policy(capture: bool) -> None:
+    policy = TextPolicy(TraceConfig(capture_content=capture).settings())
+    user_text = " ".join(["customer", "Alice"])  # a runtime value, as user data is, not code
+    try:
+        _raise(user_text)
+    except ConnectionError as error:
+        attributes, description = policy.error(error)
+    joined = " ".join([*attributes.values(), description])
+    assert attributes["exception.type"] == "ConnectionError"
+    assert "Hunter2-Pw" not in joined  # also in the stack trace's source line: masked there too
+    assert "_raise" in attributes["exception.stacktrace"]
+    if capture:
+        assert "customer Alice" in attributes["exception.message"]
+        assert description.startswith("ConnectionError: cannot reach")
+    else:
+        assert "customer Alice" not in joined and "exception.message" not in attributes
+        assert description == "ConnectionError"
+
+
+def test_parameters_without_content_keep_numbers_and_identifiers_only() -> None:
+    policy = TextPolicy(TraceConfig(capture_content=False).settings())
+    params = {
+        "model": "gpt-4o",
+        "temperature": 0.2,
+        "system": "You are the assistant of ACME's payroll team",
+        "stop": ["Human:"],
+        "extra": {"max_tokens": 5, "note": "user text"},
+        "api_key": "k",
+    }
+    assert policy.params(params) == {
+        "model": "gpt-4o",
+        "temperature": 0.2,
+        "extra": {"max_tokens": 5},
+        "api_key": "[REDACTED]",
+    }
+
+
+def test_a_failing_redact_function_never_exports_the_text() -> None:
+    def broken(text: str) -> str:
+        raise RuntimeError("redactor down")
+
+    policy = TextPolicy(TraceConfig(redact=broken).settings())
+    before = _stats.snapshot().get("redaction_failures", 0)
+    assert policy.apply("ssn 123-45-6789") == (REDACTION_FAILED, False)
+    assert _stats.snapshot()["redaction_failures"] == before + 1

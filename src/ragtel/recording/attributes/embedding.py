@@ -9,7 +9,7 @@ from opentelemetry.trace import SpanKind
 
 from ragtel import _stats
 from ragtel.recording.attributes import monitor
-from ragtel.recording.budget import BYTES_PER_FLOAT
+from ragtel.recording.budget import BYTES_PER_FLOAT, text_size
 from ragtel.recording.encode import to_float_list
 from ragtel.recording.records import RunContext
 from ragtel.semconv import GenAI, OpenInference, Operation, Ragtel, embedding_prefix
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ragtel.recording.recorder import Recorder
     from ragtel.recording.step import Step
 
+_OVERHEAD: Final = 96  # keys (embedding.embeddings.31.embedding.vector) and framing, in bytes
 _OI_EMB_TEXT: Final = OpenInference.EMBEDDING_TEXT
 _OI_EMB_VECTOR: Final = OpenInference.EMBEDDING_VECTOR
 
@@ -65,7 +66,7 @@ def end(step: Step, vectors: Sequence[Any]) -> None:
         text = step.text(texts[i]) if i < len(texts) else None
         vector = float_vectors[i] if capture_vectors and i < len(float_vectors) else None
         n = (text is not None) + (vector is not None)
-        size = (len(text) if text else 0) + (len(vector) * BYTES_PER_FLOAT if vector else 0)
+        size = text_size(text) + (len(vector) * BYTES_PER_FLOAT if vector else 0) + _OVERHEAD
         if not n:
             break
         if not step.room(n, size):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from ragtel.recording.budget import text_size
 from ragtel.recording.encode import to_json, to_text
 from ragtel.recording.records import Message, ToolCall, ToolDefinition
+from ragtel.recording.secrets import strip_secrets
 from ragtel.semconv import GenAI, OpenInference, message_prefix, tool_call_prefix, tool_prefix
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ def add_io(step: Step, key: str, value: Any, *, genai_key: str | None = None) ->
     rec = step.recorder
     if value is None or not rec.content:
         return
+    if isinstance(value, Mapping) and rec.settings.redact_secrets:
+        value = strip_secrets(value)  # tool arguments such as api_key: masked by their name
     raw = to_text(value)
     text = step.text(raw)
     if rec.oi and step.put(key, text) and raw is not value and raw[:1] in "{[":

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Final
 from opentelemetry.trace import SpanKind
 
 from ragtel import _stats
-from ragtel.recording.encode import to_json, to_text
+from ragtel.recording.budget import text_size
+from ragtel.recording.encode import to_text
 from ragtel.recording.records import Document, RunContext
 from ragtel.semconv import GenAI, OpenInference, Operation, Ragtel, document_prefix
 from ragtel.semconv import SpanKind as OIKind
@@ -22,7 +23,7 @@ _OI_DOC_ID: Final = OpenInference.DOCUMENT_ID
 _OI_DOC_CONTENT: Final = OpenInference.DOCUMENT_CONTENT
 _OI_DOC_SCORE: Final = OpenInference.DOCUMENT_SCORE
 _OI_DOC_METADATA: Final = OpenInference.DOCUMENT_METADATA
-_DOCUMENT_OVERHEAD: Final = 48  # keys and framing of one document, in bytes
+_DOCUMENT_OVERHEAD: Final = 160  # keys (retrieval.documents.49.document.metadata) and framing
 
 
 def start(
@@ -65,7 +66,11 @@ def end(step: Step, documents: Sequence[Document]) -> None:
     for i in range(cap):
         doc = documents[i]
         text = step.text(doc.content) if doc.content is not None else None
-        metadata = to_json(doc.metadata) if doc.metadata and content else None
+        metadata = None
+        if doc.metadata and content:
+            metadata, metadata_cuts = rec.policy.mapping_json(doc.metadata)
+            if metadata_cuts:
+                step.cut(Ragtel.TEXT_TRUNCATED_COUNT, metadata_cuts)
         score = _finite(doc.score)
         fields = [
             (_OI_DOC_ID, doc.id),
@@ -74,7 +79,7 @@ def end(step: Step, documents: Sequence[Document]) -> None:
             (_OI_DOC_METADATA, metadata),
         ]
         fields = [(k, v) for k, v in fields if v is not None]
-        size = (len(text or "") + len(metadata or "") + _DOCUMENT_OVERHEAD) * (oi + genai)
+        size = (text_size(text) + text_size(metadata) + _DOCUMENT_OVERHEAD) * (oi + genai)
         if not step.room(len(fields) if oi else 0, size):
             step.cut(Ragtel.SPAN_BYTES_TRUNCATED)
             break
