@@ -103,3 +103,21 @@ def batch_queue_full(processor: Any) -> bool:
     if queue is None:
         return False
     return len(queue) >= getattr(batch, "_max_queue_size", 1 << 62)
+
+
+def shutdown_batch(processor: Any, timeout_seconds: float) -> bool:
+    """Shut a ``BatchSpanProcessor`` down within ``timeout_seconds``; False if it cannot be bounded.
+
+    Private: ``BatchSpanProcessor._batch_processor.shutdown(timeout_millis=...)`` (the public
+    ``shutdown()`` waits the SDK's 30 s per processor when the endpoint does not answer).
+    Fallback: False, and the caller uses the public ``shutdown()``.
+    """
+    batch = getattr(processor, "_batch_processor", None)
+    shutdown = getattr(batch, "shutdown", None)
+    if shutdown is None:
+        return False
+    try:
+        shutdown(timeout_millis=timeout_seconds * 1000)
+    except TypeError:  # an SDK whose batch processor takes no timeout
+        return False
+    return True

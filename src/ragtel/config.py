@@ -18,7 +18,11 @@ from typing import Any, Final
 RAGTEL_CAPTURE_CONTENT: Final = "RAGTEL_CAPTURE_CONTENT"
 """``true``/``false``: record texts (queries, documents, prompts, answers). Default true."""
 OTEL_GENAI_CAPTURE: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
-"""The GenAI instrumentations' switch; honoured when ``RAGTEL_CAPTURE_CONTENT`` is unset."""
+"""The GenAI instrumentations' switch; honoured when ``RAGTEL_CAPTURE_CONTENT`` is unset.
+
+Its values, any case: ``SPAN_ONLY`` / ``SPAN_AND_EVENT`` (content on spans: captured),
+``NO_CONTENT`` / ``EVENT_ONLY`` (none on spans — ragtel writes no content events: not captured),
+and the booleans ``true`` / ``false`` of older instrumentations."""
 RAGTEL_CAPTURE_EMBEDDINGS: Final = "RAGTEL_CAPTURE_EMBEDDINGS"
 """``true``/``false``: record embedding vectors. Default true."""
 RAGTEL_MAX_DOCUMENTS: Final = "RAGTEL_MAX_DOCUMENTS"
@@ -37,6 +41,9 @@ RAGTEL_REDACT: Final = "RAGTEL_REDACT"
 """``module:function`` taking and returning a string, applied to every text recorded."""
 RAGTEL_REDACT_SECRETS: Final = "RAGTEL_REDACT_SECRETS"
 """``true``/``false``: mask API keys and bearer tokens found in texts. Default true."""
+RAGTEL_SHUTDOWN_TIMEOUT: Final = "RAGTEL_SHUTDOWN_TIMEOUT"
+"""Seconds the exit (or a re-``configure()``) waits for queued spans to be sent. Default 5; what
+is still unsent then is counted in ``ragtel.stats()["spans_lost_at_shutdown"]``."""
 RAGTEL_MONITOR: Final = "RAGTEL_MONITOR"
 """``true``/``false``: measure query distance to the knowledge base, and drift. Default true."""
 
@@ -71,6 +78,7 @@ class Settings:
     redact: Callable[[str], str] | None = None
     redact_secrets: bool = True
     monitor: bool = True
+    shutdown_timeout: float = 5.0
 
     @property
     def openinference(self) -> bool:
@@ -103,6 +111,7 @@ class TraceConfig:
     redact: Callable[[str], str] | None = None
     redact_secrets: bool | None = None
     monitor: bool | None = None
+    shutdown_timeout: float | None = None
     _resolved: bool = field(default=False, repr=False, compare=False)
     _settings: Settings | None = field(default=None, repr=False, compare=False)
 
@@ -118,7 +127,7 @@ class TraceConfig:
             "capture_content": _first(
                 self.capture_content,
                 _env_bool(env, RAGTEL_CAPTURE_CONTENT),
-                _env_bool(env, OTEL_GENAI_CAPTURE),
+                _env_genai_capture(env),
                 True,
             ),
             "capture_embeddings": _first(
@@ -143,12 +152,20 @@ class TraceConfig:
                 self.redact_secrets, _env_bool(env, RAGTEL_REDACT_SECRETS), True
             ),
             "monitor": _first(self.monitor, _env_bool(env, RAGTEL_MONITOR), True),
+            "shutdown_timeout": float(
+                _first(self.shutdown_timeout, _env_float(env, RAGTEL_SHUTDOWN_TIMEOUT), 5.0)
+            ),
         }
         for name in ("max_documents", "max_text_chars", "max_vectors", "max_messages"):
             if values[name] < 0:
                 raise ValueError(f"TraceConfig.{name} must be >= 0, got {values[name]}")
         if values["max_span_bytes"] < 4096:
             raise ValueError("TraceConfig.max_span_bytes must be at least 4096")
+        if not 0 < values["shutdown_timeout"] < float("inf"):
+            raise ValueError(
+                f"TraceConfig.shutdown_timeout must be a positive number of seconds, "
+                f"got {values['shutdown_timeout']}"
+            )
         if values["redact"] is not None and not callable(values["redact"]):
             raise ValueError("TraceConfig.redact must be a callable taking and returning a str")
         for name, value in values.items():
@@ -207,6 +224,37 @@ def _env_bool(env: Mapping[str, str], name: str) -> bool | None:
     if value in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"{name}={raw!r} is not a boolean (use true or false)")
+
+
+_GENAI_CAPTURE_MODES: Final = {
+    "span_only": True,
+    "span_and_event": True,
+    "no_content": False,
+    "event_only": False,
+}
+
+
+def _env_genai_capture(env: Mapping[str, str]) -> bool | None:
+    raw = env.get(OTEL_GENAI_CAPTURE)
+    if raw is not None and raw.strip().lower() in _GENAI_CAPTURE_MODES:
+        return _GENAI_CAPTURE_MODES[raw.strip().lower()]
+    try:
+        return _env_bool(env, OTEL_GENAI_CAPTURE)
+    except ValueError:
+        raise ValueError(
+            f"{OTEL_GENAI_CAPTURE}={raw!r} is not one of NO_CONTENT, SPAN_ONLY, EVENT_ONLY, "
+            "SPAN_AND_EVENT, true, false"
+        ) from None
+
+
+def _env_float(env: Mapping[str, str], name: str) -> float | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
 
 
 def _env_int(env: Mapping[str, str], name: str) -> int | None:

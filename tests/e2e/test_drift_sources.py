@@ -67,7 +67,7 @@ def export_drift_stream(service: str, directory: Path, **configure: Any) -> Expo
         change_at=QUERIES // 2,
     )
     out = Exported(service, directory / "spans.jsonl")
-    lost = ("spans_export_failed", "spans_dropped_queue_full")
+    lost = ("spans_lost_export_failed", "spans_lost_queue_full")
     lost_before = [ragtel.stats().get(counter, 0) for counter in lost]
     provider = ragtel.configure(service, **configure)
     assert isinstance(provider, TracerProvider)

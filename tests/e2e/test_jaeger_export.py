@@ -159,7 +159,7 @@ def test_large_retrievals_arrive_through_the_collector(
     before = ragtel.stats()
     _large_retrieval(provider, retrievals=12)  # type: ignore[arg-type]
     after = ragtel.stats()
-    assert after.get("spans_export_failed", 0) == before.get("spans_export_failed", 0)
+    assert after.get("spans_lost_export_failed", 0) == before.get("spans_lost_export_failed", 0)
     spans = flatten_spans(jaeger.find_traces(service, min_spans=12 * 3, timeout=60))
     retrievers = [s for s in spans if kind(s) == "RETRIEVER"]
     assert len(retrievers) == 12

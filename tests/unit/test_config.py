@@ -31,6 +31,34 @@ def test_genai_capture_variable_is_honoured(monkeypatch: pytest.MonkeyPatch) -> 
     assert TraceConfig().capture_content is True
 
 
+@pytest.mark.parametrize(
+    ("value", "captured"),
+    [
+        ("NO_CONTENT", False),
+        ("span_only", True),
+        ("Event_Only", False),  # content in events only: none on spans, and ragtel writes spans
+        ("SPAN_AND_EVENT", True),
+        ("true", True),
+        ("False", False),
+    ],
+)
+def test_genai_capture_values_of_the_otel_instrumentations(
+    monkeypatch: pytest.MonkeyPatch, value: str, captured: bool
+) -> None:
+    monkeypatch.delenv("RAGTEL_CAPTURE_CONTENT", raising=False)
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", value)
+    assert TraceConfig().capture_content is captured
+
+
+def test_shutdown_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RAGTEL_SHUTDOWN_TIMEOUT", raising=False)
+    assert TraceConfig().settings().shutdown_timeout == 5.0
+    monkeypatch.setenv("RAGTEL_SHUTDOWN_TIMEOUT", "1.5")
+    assert TraceConfig().settings().shutdown_timeout == 1.5
+    with pytest.raises(ValueError, match="positive number of seconds"):
+        TraceConfig(shutdown_timeout=0)
+
+
 def test_conventions_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAGTEL_CONVENTIONS", "genai")
     config = TraceConfig()
@@ -42,6 +70,8 @@ def test_conventions_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ("RAGTEL_MAX_DOCUMENTS", "many", "not an integer"),
         ("RAGTEL_CAPTURE_CONTENT", "maybe", "not a boolean"),
+        ("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "ALL", "NO_CONTENT, SPAN_ONLY"),
+        ("RAGTEL_SHUTDOWN_TIMEOUT", "soon", "not a number"),
         ("RAGTEL_CONVENTIONS", "zipkin", "unknown conventions"),
         ("RAGTEL_REDACT", "nomodule", "package.module:function"),
         ("RAGTEL_REDACT", "no_such_module_xyz:f", "cannot be imported"),

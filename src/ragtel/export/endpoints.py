@@ -70,6 +70,12 @@ def target(signal: str, endpoint: str | None, protocol: str | None) -> _Target:
     env = os.environ
     signal_endpoint = env.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT")
     chosen = endpoint or signal_endpoint or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    if chosen is not None and "://" not in chosen:
+        # "localhost:4317", as the OTLP exporters accept it: plaintext when the *_INSECURE
+        # variable says so, TLS otherwise (the specification's default).
+        scheme = "http" if _insecure(signal) else "https"
+        chosen = f"{scheme}://{chosen}"
+        signal_endpoint = chosen if endpoint is None and signal_endpoint else signal_endpoint
     resolved = resolve_protocol(protocol, chosen, signal=signal)
     if chosen is None:
         chosen = _DEFAULT_ENDPOINTS[resolved]
@@ -80,6 +86,14 @@ def target(signal: str, endpoint: str | None, protocol: str | None) -> _Target:
     if resolved != "grpc" and not as_given and not urlparse(chosen).path.rstrip("/").endswith(path):
         chosen = chosen.rstrip("/") + "/" + path
     return _Target(resolved, chosen)
+
+
+def _insecure(signal: str) -> bool:
+    env = os.environ
+    raw = env.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_INSECURE") or env.get(
+        "OTEL_EXPORTER_OTLP_INSECURE", ""
+    )
+    return raw.strip().lower() == "true"
 
 
 def resolve_protocol(protocol: str | None, endpoint: str | None, *, signal: str = "traces") -> str:

@@ -60,25 +60,35 @@ def configure(
         if exporter is not None
         else otlp_exporter(endpoint=endpoint, protocol=protocol, headers=headers)
     )
+    processor = CountingBatchSpanProcessor(span_exporter, settings.shutdown_timeout)
+    retired: TracerProvider | None = None
     with _State.lock:
         existing = trace.get_tracer_provider()
         if isinstance(existing, TracerProvider) and existing not in _State.owned:
             provider = existing
             if exporter is not None or endpoint is not None:
-                provider.add_span_processor(CountingBatchSpanProcessor(span_exporter))
+                provider.add_span_processor(processor)
         else:
-            if _State.provider is not None and _State.provider in _State.owned:
-                _State.provider.shutdown()
             provider = TracerProvider(
                 resource=_resource(service_name, settings), span_limits=span_limits_for(settings)
             )
-            provider.add_span_processor(CountingBatchSpanProcessor(span_exporter))
+            provider.add_span_processor(processor)
             _State.owned.add(provider)
             if not isinstance(existing, TracerProvider):
                 trace.set_tracer_provider(provider)
+            previous = _State.provider
+            if previous is not None and previous in _State.owned and previous is not existing:
+                retired = previous
             _register_shutdown(provider)
         _State.provider = provider
+        # Recorders that were given no provider (instrument()'s, handlers made without one)
+        # follow this: a second configure() moves them to the new provider and settings.
         _active.set_active(provider, settings)
+    if retired is not None:
+        # Outside the lock: its queued spans get up to shutdown_timeout to leave, then are counted.
+        retired.shutdown()
+    # The global provider, once set, cannot be replaced (OpenTelemetry allows one per process):
+    # a provider ragtel made global stays alive for the other instrumentations recording to it.
     if _metrics_enabled(metrics_export) and exporter is None:
         _configure_metrics(service_name, endpoint, protocol, headers)
     return provider

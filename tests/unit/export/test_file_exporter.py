@@ -64,8 +64,8 @@ def test_a_failing_exporter_given_to_configure_is_counted(tmp_path: Path) -> Non
 
     exporter = OTLPFileExporter(tmp_path / "traces.jsonl")
     provider = ragtel.configure("file-svc", exporter=exporter)
-    before = ragtel.stats().get("spans_export_failed", 0)
+    before = ragtel.stats().get("spans_lost_export_failed", 0)
     exporter.shutdown()  # the file is closed: every later export fails
     provider.get_tracer("t").start_span("lost").end()
     provider.force_flush()  # type: ignore[attr-defined]
-    assert ragtel.stats()["spans_export_failed"] == before + 1
+    assert ragtel.stats()["spans_lost_export_failed"] == before + 1

@@ -15,7 +15,6 @@ from ragtel.export import SizeLimitedExporter, otlp_exporter, resolve_protocol
 @pytest.mark.parametrize(
     ("endpoint", "message"),
     [
-        ("localhost:4317", "must start with http:// or https://"),
         ("ftp://collector:4317", "must start with http:// or https://"),
         ("http://:4317", "has no host"),
         ("http://collector:99999", "invalid port"),
@@ -24,6 +23,23 @@ from ragtel.export import SizeLimitedExporter, otlp_exporter, resolve_protocol
 def test_malformed_endpoint_is_rejected_at_configure_time(endpoint: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         ragtel.configure("svc", endpoint=endpoint)
+
+
+@pytest.mark.parametrize(("insecure", "tls"), [("true", False), (None, True)])
+def test_endpoint_without_scheme_is_accepted_as_the_otlp_exporters_accept_it(
+    monkeypatch: pytest.MonkeyPatch, insecure: str | None, tls: bool
+) -> None:
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", raising=False)
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_TRACES_INSECURE", raising=False)
+    if insecure is None:
+        monkeypatch.delenv("OTEL_EXPORTER_OTLP_INSECURE", raising=False)
+    else:
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_INSECURE", insecure)
+    exporter = otlp_exporter(endpoint="localhost:4317")  # port 4317: gRPC
+    grpc = exporter.inner  # type: ignore[attr-defined]
+    assert grpc._endpoint == "localhost:4317"
+    assert grpc._insecure is not tls
 
 
 def test_unknown_protocol_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,4 +142,5 @@ def test_metrics_endpoint_follows_the_same_rules(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc")
     assert _target("metrics", None, None).protocol == "grpc"
     with pytest.raises(ValueError, match="must start with http"):
-        _target("metrics", "collector:4317", None)
+        _target("metrics", "ftp://collector:4317", None)
+    assert _target("metrics", "collector:4317", None).url == "https://collector:4317"
