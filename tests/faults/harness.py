@@ -154,3 +154,11 @@ class Traced:
 
     def received(self) -> list[Any]:
         return self.relay.sink.unique_spans(self.service)
+
+
+def report(test: str, **figures: Any) -> None:
+    """One line of measured figures per test: ``pytest tests/faults -s | grep '\\[faults\\]'``."""
+    shown = " ".join(
+        f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in figures.items()
+    )
+    print(f"[faults] {test}: {shown}")

@@ -7,7 +7,7 @@ import os
 import signal
 
 import pytest
-from harness import Relay, app_env, assert_every_span_accounted, lost, run_app
+from harness import Relay, app_env, assert_every_span_accounted, lost, report, run_app
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
@@ -37,3 +37,9 @@ def test_collector_killed_and_restarted_mid_stream(relay: Relay, protocol: str) 
     # sent = received + counted losses: nothing vanished between the script and the sink.
     assert stats["spans_started"] == len(received) + lost(stats), stats
     assert stats["spans_exported"] == len(received)
+    report(
+        f"collector killed {protocol}",
+        started=stats["spans_started"],
+        received=len(received),
+        lost=lost(stats),
+    )

@@ -4,7 +4,7 @@ every span it produced is counted as sent or lost (nothing vanishes at exit)."""
 from __future__ import annotations
 
 import pytest
-from harness import app_env, assert_every_span_accounted, lost, run_app
+from harness import app_env, assert_every_span_accounted, lost, report, run_app
 
 INVOKES = 300  # about 3,000 spans: more than the batch processor's queue (2,048) holds
 SLACK = 2.0  # interpreter teardown after the exit hooks, on a loaded 2-core machine
@@ -24,6 +24,8 @@ def test_unreachable_endpoint_exit_is_bounded_and_spans_counted(
     assert stats.get("spans_exported", 0) == 0
     assert_every_span_accounted(stats)
     assert lost(stats) == stats["spans_started"]
+    losses = {k.removeprefix("spans_lost_"): v for k, v in stats.items() if "lost" in k}
+    report(f"{where} {protocol}", exit_s=run.exit_seconds, started=stats["spans_started"], **losses)
 
 
 def test_default_exit_bound_is_short(black_hole: str) -> None:
@@ -32,6 +34,7 @@ def test_default_exit_bound_is_short(black_hole: str) -> None:
     run = run_app(app_env(black_hole, "grpc"), 20)
     assert run.exit_seconds <= 5 + SLACK, f"exit took {run.exit_seconds:.1f} s"
     assert_every_span_accounted(run.stats)
+    report("default bound, black hole grpc", exit_s=run.exit_seconds, **run.stats)
 
 
 def test_reachable_endpoint_loses_nothing(relay) -> None:  # type: ignore[no-untyped-def]

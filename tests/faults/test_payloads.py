@@ -7,7 +7,7 @@ import json
 import uuid
 
 import pytest
-from harness import Relay, Traced, assert_every_span_accounted, lost
+from harness import Relay, Traced, assert_every_span_accounted, lost, report
 from langchain_core.documents import Document
 from otlp_sink import attributes
 from pipeline import ListRetriever, build_chain
@@ -58,6 +58,12 @@ def test_non_latin_documents_fit_the_collector(relay: Relay, script: str) -> Non
     _assert_within_budget(received)
     retrievals = [s for s in received if s.name.startswith("retrieval")]
     assert len(retrievals) == 12
+    report(
+        f"50 x 8,000-char docs ({script[:2]}...)",
+        spans=len(received),
+        largest_span_bytes=max(s.ByteSize() for s in received),
+        docs_recorded=attributes(retrievals[0])["ragtel.retrieval.documents.recorded"],
+    )
     for span in retrievals:
         attrs = attributes(span)
         # 50 documents of 8,000 multi-byte characters do not fit 1 MiB: some are left out, and
@@ -85,6 +91,11 @@ def test_five_megabyte_payloads_everywhere(relay: Relay) -> None:
     received = _assert_no_loss(traced)
     _assert_within_budget(received)
     assert len(received) >= 8
+    report(
+        "5 MB everywhere",
+        spans=len(received),
+        largest_span_bytes=max(s.ByteSize() for s in received),
+    )
     for span in received:
         attrs = attributes(span)
         # Run metadata is on every span: present, cut, valid JSON, and the cut is marked.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from harness import Relay, Traced, assert_every_span_accounted, lost
+from harness import Relay, Traced, assert_every_span_accounted, lost, report
 from langchain_core.documents import Document
 from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
@@ -124,6 +124,12 @@ def test_no_planted_secret_reaches_the_collector(relay: Relay, capture_content: 
 
     leaked = sorted(name for name, secret in SECRETS.items() if secret.encode() in raw)
     assert not leaked, f"secrets in the OTLP bytes: {leaked}"
+    report(
+        f"secrets capture_content={capture_content}",
+        planted=len(SECRETS),
+        found=len(leaked),
+        otlp_bytes=len(raw),
+    )
     assert CONFIDENTIAL.encode() not in raw  # the user's redact applies to metadata and tags too
     if capture_content:
         assert CANARY.encode() in raw  # texts are recorded, secrets masked in them
