@@ -248,23 +248,21 @@ def _env_genai_capture(env: Mapping[str, str]) -> bool | None:
 
 
 def _env_float(env: Mapping[str, str], name: str) -> float | None:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
+    return _env_number(env, name, float, "a number")
 
 
 def _env_int(env: Mapping[str, str], name: str) -> int | None:
+    return _env_number(env, name, int, "an integer")
+
+
+def _env_number(env: Mapping[str, str], name: str, kind: Callable[[str], Any], what: str) -> Any:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return None
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not an integer") from None
+        raise ValueError(f"{name}={raw!r} is not {what}") from None
 
 
 def _env_callable(env: Mapping[str, str], name: str) -> Callable[[str], str] | None:

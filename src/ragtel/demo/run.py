@@ -99,7 +99,8 @@ class _Outcome:
         def grew(name: str) -> int:
             return after.get(name, 0) - before.get(name, 0)
 
-        lost = grew("spans_export_failed") + grew("spans_dropped_queue_full")
+        # Every kind of loss ragtel.stats() counts (the spans_lost_* family).
+        lost = sum(grew(name) for name in after if name.startswith("spans_lost_"))
         return cls(sent=grew("spans_exported"), failed=lost)
 
 
