@@ -13,7 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 RAGTEL_CAPTURE_CONTENT: Final = "RAGTEL_CAPTURE_CONTENT"
 """``true``/``false``: record texts (queries, documents, prompts, answers). Default true."""
@@ -61,6 +61,7 @@ _OTHER_KNOWN: Final = frozenset(
 )
 
 CONVENTIONS: Final = frozenset({"openinference", "genai"})
+N = TypeVar("N", int, float)
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,7 +256,7 @@ def _env_int(env: Mapping[str, str], name: str) -> int | None:
     return _env_number(env, name, int, "an integer")
 
 
-def _env_number(env: Mapping[str, str], name: str, kind: Callable[[str], Any], what: str) -> Any:
+def _env_number(env: Mapping[str, str], name: str, kind: Callable[[str], N], what: str) -> N | None:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return None

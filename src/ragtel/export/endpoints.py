@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import urlparse
 
-from opentelemetry.sdk.trace.export import SpanExporter
-
 from ragtel.export.processors import SizeLimitedExporter
 
 PROTOCOLS: Final = ("grpc", "http/protobuf")
@@ -29,7 +27,7 @@ def otlp_exporter(
     endpoint: str | None = None,
     protocol: str | None = None,
     headers: Mapping[str, str] | None = None,
-) -> SpanExporter:
+) -> SizeLimitedExporter:
     """An OTLP span exporter for ``endpoint``/``protocol``, else the ``OTEL_*`` variables."""
     where = target("traces", endpoint, protocol)
     headers = dict(headers) if headers is not None else None

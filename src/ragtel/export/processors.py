@@ -88,7 +88,7 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
 
     def shutdown(self) -> None:
         if not shutdown_batch(self, self.shutdown_timeout):
-            super().shutdown()
+            super().shutdown()  # type: ignore[no-untyped-call]  # the SDK's, unannotated
         ledger = self.ledger
         with ledger.lock:
             if ledger.closed:
