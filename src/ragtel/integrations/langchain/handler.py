@@ -57,7 +57,7 @@ class _Run:
         self.step = step
         self.context = context  # for embedding calls made inside the run (TracedEmbeddings)
         self.root: _Run = parent.root if parent is not None else self
-        self.in_retrieval = parent.in_retrieval if parent is not None else False
+        self.in_retrieval: bool = parent.in_retrieval if parent is not None else False
         self.retrieval_token: Any = None
         self.composition = False
         self.attached = False
