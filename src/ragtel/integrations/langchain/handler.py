@@ -207,15 +207,15 @@ class RagtelCallbackHandler(BaseCallbackHandler):
     ) -> None:
         parent, parent_step = self._parent(parent_run_id)
         md = metadata or {}
+        run_ctx = tr.run_context(metadata, tags)
         step = self.recorder.start_retrieval(
             tr.run_name(serialized, kwargs),
             query,
             parent_step,
-            tr.run_context(metadata, tags),
+            run_ctx,
             top_k=tr.int_or_none(md.get("ls_retriever_k") or md.get("k")),
             data_source=md.get("ls_vector_store_provider"),
         )
-        run_ctx = tr.run_context(metadata, tags)
         run = self._opened(run_id, step, parent, parent_run_id is not None, run_ctx)
         run.in_retrieval = True
         run.retrieval_token = enter_retrieval(self.recorder, step, run_ctx)

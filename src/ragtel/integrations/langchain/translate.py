@@ -104,17 +104,17 @@ def to_message(message: Any) -> Message:
     kind = getattr(message, "type", "user")
     role = getattr(message, "role", None) if kind == "chat" else _ROLES.get(kind, kind)
     text = _text_of(getattr(message, "content", message))
-    # AIMessage.tool_calls (parsed, with the provider's ids) and ToolMessage.tool_call_id.
-    calls = getattr(message, "tool_calls", None)
-    answers = getattr(message, "tool_call_id", None)
-    if not calls and answers is None:
-        return Message(str(role or kind), text)
-    return Message(
-        str(role or kind),
-        text,
-        tool_calls=[_tool_call(c) for c in calls or ()],
-        tool_call_id=str(answers) if answers is not None else None,
-    )
+    # AIMessage.tool_calls (parsed, with the provider's ids) and ToolMessage.tool_call_id, read
+    # only on those types: a missing attribute costs a pydantic lookup on every other message.
+    if kind == "ai" or kind == "AIMessageChunk":
+        calls = getattr(message, "tool_calls", None)
+        if calls:
+            return Message(str(role or kind), text, tool_calls=[_tool_call(c) for c in calls])
+    elif kind == "tool":
+        answers = getattr(message, "tool_call_id", None)
+        if answers is not None:
+            return Message(str(role or kind), text, tool_call_id=str(answers))
+    return Message(str(role or kind), text)
 
 
 def _tool_call(call: Mapping[str, Any]) -> ToolCall:

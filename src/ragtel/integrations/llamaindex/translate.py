@@ -229,8 +229,12 @@ def message(chat_message: Any) -> Message:
     """A chat message, with the tool calls it makes or the id of the call it answers."""
     role = role_of(chat_message)
     text = _content(chat_message)
-    calls = _tool_calls(chat_message)
     extra = getattr(chat_message, "additional_kwargs", None)
+    blocks = getattr(chat_message, "blocks", None)
+    # Most messages are one text block with no extras: nothing more to read.
+    if not extra and (not blocks or (len(blocks) == 1 and _is_text(blocks[0]))):
+        return Message(role, text)
+    calls = _tool_calls(blocks, extra)
     answers = extra.get("tool_call_id") if role == "tool" and isinstance(extra, Mapping) else None
     if not calls and answers is None:
         return Message(role, text)
@@ -239,17 +243,20 @@ def message(chat_message: Any) -> Message:
     )
 
 
-def _tool_calls(chat_message: Any) -> list[ToolCall]:
+def _is_text(block: Any) -> bool:
+    return getattr(block, "block_type", None) == "text"
+
+
+def _tool_calls(blocks: Any, extra: Any) -> list[ToolCall]:
     # LlamaIndex 0.14 models put ToolCallBlocks in the message; older OpenAI-style integrations
     # keep the provider's tool_calls in additional_kwargs (objects or dicts, arguments as JSON).
     found = [
         ToolCall(b.tool_call_id, str(b.tool_name), b.tool_kwargs)
-        for b in getattr(chat_message, "blocks", None) or ()
+        for b in blocks or ()
         if getattr(b, "block_type", None) == "tool_call"
     ]
     if found:
         return found
-    extra = getattr(chat_message, "additional_kwargs", None)
     for call in (extra.get("tool_calls") if isinstance(extra, Mapping) else None) or ():
         function = _get(call, "function")
         name = _get(function, "name")

@@ -63,13 +63,19 @@ def add_messages(
         # The latest messages say most about this call; keep the system prompt and the tail.
         messages = [*messages[:1], *messages[len(messages) - limit + 1 :]] if limit else []
     texts = [(m.role, step.text(m.content) or "") for m in messages]
-    # Arguments are the model's words about the user's data: the same text policy applies.
-    calls = [[(c, step.text(_arguments_json(c))) for c in m.tool_calls] for m in messages]
+    # Messages of a tool exchange (calls, or answers to one), by index; most chats have none.
+    exchange = {
+        i: [(c, step.text(_arguments_json(c))) for c in m.tool_calls]
+        for i, m in enumerate(messages)
+        if m.tool_calls or m.tool_call_id is not None
+    }
     if rec.genai:
         payload = [
-            _genai_message(m, role, content, message_calls)
-            for m, (role, content), message_calls in zip(messages, texts, calls, strict=True)
+            {"role": role, "parts": [{"type": "text", "content": content}]}
+            for role, content in texts
         ]
+        for i, message_calls in exchange.items():
+            payload[i] = _genai_message(messages[i], *texts[i], message_calls)
         if finish_reason is not None:
             for item in payload:
                 item["finish_reason"] = finish_reason
@@ -77,7 +83,14 @@ def add_messages(
     if rec.oi:
         for i, (role, content) in enumerate(texts):
             prefix = message_prefix(oi_prefix, i)
-            message_calls = calls[i]
+            message_calls = exchange.get(i) if exchange else None
+            if message_calls is None:
+                if not step.room(2, text_size(content)):
+                    step.cut(MESSAGES_TRUNCATED, len(texts) - i)
+                    break
+                step.put(prefix + _OI_ROLE, role)
+                step.put(prefix + _OI_CONTENT, content)
+                continue
             answers = messages[i].tool_call_id
             keys = 2 + 3 * len(message_calls) + (answers is not None)
             size = text_size(content) + sum(text_size(a or "") for _, a in message_calls)
