@@ -62,8 +62,23 @@ def describe(span: ReadableSpan) -> str:
         tokens_out = a.get("llm.token_count.completion", a.get("gen_ai.usage.output_tokens"))
         if tokens_in is not None:
             details.append(f"tokens={tokens_in}+{tokens_out}")
-        if "output.value" in a:
+        calls = [
+            str(a[k])
+            for k in sorted(a)
+            if k.startswith("llm.output_messages.") and k.endswith(".function.name")
+        ]
+        if calls:
+            details.append("calls " + ",".join(calls))
+        elif "output.value" in a:
             details.append("answer=" + _short(str(a["output.value"])))
+    elif kind == "TOOL":
+        call_id = a.get("gen_ai.tool.call.id", a.get("tool.id"))
+        if call_id:
+            details.append(f"call_id={call_id}")
+        if "input.value" in a:
+            details.append("args=" + _short(str(a["input.value"]), 40))
+    elif kind == "AGENT" and "output.value" in a:
+        details.append("answer=" + _short(str(a["output.value"])))
     elif kind == "PROMPT":
         names = a.get("ragtel.prompt.variable_names")
         if names:
