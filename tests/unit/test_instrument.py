@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 
 import ragtel
+from ragtel import TraceConfig
 from ragtel.demo.corpus import QUESTIONS
 from ragtel.demo.langchain_app import build_chain
 from ragtel.langchain import RagtelCallbackHandler
@@ -88,6 +89,21 @@ def test_feedback_joins_the_trace_it_judges(instrumented: Traced) -> None:
     assert a["gen_ai.evaluation.score.value"] == 0.0
     assert a["gen_ai.evaluation.score.label"] == "thumbs_down"
     assert a["gen_ai.evaluation.explanation"] == "wrong answer"
+
+
+@pytest.mark.parametrize("capture", [True, False])
+def test_feedback_text_goes_through_the_text_policy(instrumented: Traced, capture: bool) -> None:
+    ragtel.configure(exporter=instrumented.exporter, config=TraceConfig(capture_content=capture))
+    comment = "wrong; my key sk-proj-AbCdEfGhIjKlMnOpQrStUv leaked \ud800"
+    ragtel.record_feedback("ab" * 16, score=0.0, label="bad \ud800", comment=comment)
+    ragtel.export.current_provider().force_flush()  # type: ignore[attr-defined]
+    feedback = [s for s in instrumented.exporter.get_finished_spans() if s.name == "feedback"]
+    a = feedback[-1].attributes
+    assert a["gen_ai.evaluation.score.label"] == "bad \ufffd"
+    if capture:
+        assert a["gen_ai.evaluation.explanation"] == "wrong; my key [REDACTED] leaked \ufffd"
+    else:
+        assert "gen_ai.evaluation.explanation" not in a
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,9 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 from ragtel._active import provider as current_provider
+from ragtel._active import settings
 from ragtel.recording.runs import root_of
+from ragtel.recording.text import TextPolicy
 from ragtel.semconv import GenAI
 
 EVALUATION_EVENT = "gen_ai.evaluation.result"
@@ -43,10 +45,13 @@ def record_feedback(
     attributes: dict[str, str | float] = {GenAI.EVALUATION_NAME: name}
     if score is not None:
         attributes[GenAI.EVALUATION_SCORE_VALUE] = float(score)
+    # The label and the comment are user text: the text policy applies (the comment is left out
+    # when content capture is off; a label is a category, kept, but redacted and cut).
+    policy = TextPolicy(settings())
     if label is not None:
-        attributes[GenAI.EVALUATION_SCORE_LABEL] = label
-    if comment is not None:
-        attributes[GenAI.EVALUATION_EXPLANATION] = comment
+        attributes[GenAI.EVALUATION_SCORE_LABEL] = policy.apply(str(label))[0]
+    if comment is not None and policy.capture:
+        attributes[GenAI.EVALUATION_EXPLANATION] = policy.apply(str(comment))[0]
     parent_ctx = SpanContext(
         trace_id=trace_int,
         # Unknown root: a remote parent with the trace's id keeps the feedback in that trace.
