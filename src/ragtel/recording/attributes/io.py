@@ -74,8 +74,8 @@ def add_messages(
             {"role": role, "parts": [{"type": "text", "content": content}]}
             for role, content in texts
         ]
-        for i, message_calls in exchange.items():
-            payload[i] = _genai_message(messages[i], *texts[i], message_calls)
+        for i, exchanged in exchange.items():
+            payload[i] = _genai_message(messages[i], *texts[i], exchanged)
         if finish_reason is not None:
             for item in payload:
                 item["finish_reason"] = finish_reason
