@@ -23,6 +23,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # tests.synthetic, the generator shared with the tests
 
 from ragtel.monitor import EmbeddingMonitor, MonitorConfig  # noqa: E402
 
@@ -176,7 +177,7 @@ def bench_drift(spans: int) -> None:
     out = CACHE / "report"
     code = (
         "import resource, sys, time\n"
-        "from ragtel.monitor.cli import main\n"
+        "from ragtel.analysis.cli import main\n"
         "t = time.perf_counter()\n"
         f"rc = main(['drift', {str(path)!r}, '--out', {str(out)!r}, '--no-progress'])\n"
         "print(f'elapsed {time.perf_counter() - t:.2f}')\n"
@@ -193,7 +194,7 @@ def bench_drift(spans: int) -> None:
 
 
 def calibrate(seeds: int = 20) -> None:
-    from ragtel.monitor.synthetic import make_stream
+    from tests.synthetic import make_stream
 
     pre, post = [], []
     for seed in range(seeds):

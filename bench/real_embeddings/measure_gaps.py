@@ -10,14 +10,19 @@ removed from the passages and its questions become the off-topic ones). Syntheti
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from ragtel.monitor.gaps import GapParams, find_gaps
-from ragtel.monitor.synthetic import make_stream
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # tests.synthetic, the generator shared with the tests
 
-DATA = Path(__file__).resolve().parents[2] / "tests" / "data" / "monitor" / "real_minilm.npz"
+from tests.synthetic import make_stream  # noqa: E402
+
+from ragtel.analysis.gaps import GapParams, find_gaps  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "monitor" / "real_minilm.npz"
 
 
 def score(queries: np.ndarray, documents: np.ndarray, off: np.ndarray, params: GapParams):

@@ -38,8 +38,10 @@ def find_chromium() -> str | None:
 def make_sample_report(out_dir: Path) -> Path:
     """Run ``ragtel drift`` on the synthetic ground-truth stream; return report.html."""
     sys.path.insert(0, str(ROOT / "src"))
-    from ragtel.monitor.cli import main
-    from ragtel.monitor.synthetic import make_stream, write_otlp_jsonl
+    sys.path.insert(0, str(ROOT))  # tests.synthetic
+    from tests.synthetic import make_stream, write_otlp_jsonl
+
+    from ragtel.analysis.cli import main
 
     out_dir.mkdir(parents=True, exist_ok=True)
     source = out_dir / "spans.jsonl"

@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_run_demo)
 
     try:
-        from ragtel.monitor.cli import add_drift_parser
+        from ragtel.analysis.cli import add_drift_parser
     except ImportError:
         pass
     else:

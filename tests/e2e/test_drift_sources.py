@@ -1,7 +1,7 @@
 """``ragtel drift`` reading spans from a live Jaeger and a live Phoenix.
 
 A synthetic query stream whose second half drifts to a topic the documents lack
-(``ragtel.monitor.synthetic.make_stream``) is recorded as the spans ragtel exports: an indexing
+(``tests.synthetic.make_stream``) is recorded as the spans ragtel exports: an indexing
 trace with the document vectors, then one trace per query (chain, query embedding, retrieval,
 model call), spread over the last hours, and the users' thumbs up or down given afterwards with
 ``ragtel.record_feedback``. The same spans go to the backend over OTLP and to an
@@ -25,12 +25,12 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from ragtel_pipeline import unique_service
+from tests.synthetic import make_stream
 
 import ragtel
+from ragtel.analysis._collect import Collector as SpanCollector
+from ragtel.analysis._sources import JaegerSource, Progress
 from ragtel.cli import main as ragtel_main
-from ragtel.monitor._collect import Collector as SpanCollector
-from ragtel.monitor._sources import JaegerSource, Progress
-from ragtel.monitor.synthetic import make_stream
 
 NS = 1_000_000_000
 QUERIES = 600

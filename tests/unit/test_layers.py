@@ -1,5 +1,5 @@
-"""The layers hold: adapters know their framework and nothing of OpenTelemetry, and one table
-names the frameworks."""
+"""The layers hold: adapters know their framework and nothing of OpenTelemetry, one table names
+the frameworks, and the offline analysis sits on top of the in-process monitor, never under it."""
 
 from __future__ import annotations
 
@@ -70,3 +70,21 @@ def test_sdk_private_fields_are_touched_in_one_file() -> None:
         if private or "_RUNTIME_CONTEXT" in path.read_text(encoding="utf-8"):
             touching.append(path.relative_to(SRC).as_posix())
     assert touching == ["_sdk.py"]
+
+
+def test_monitor_knows_nothing_of_the_offline_analysis() -> None:
+    """The in-process monitor runs inside the user's pipeline; the analysis (report, sources,
+    clustering) must never be imported by it, nor by anything the pipeline loads."""
+    for path in sorted(SRC.rglob("*.py")):
+        relative = path.relative_to(SRC).as_posix()
+        if relative.startswith("analysis/") or relative == "cli.py":
+            continue
+        offline = [
+            n for n in _imports(path) if n == "ragtel.analysis" or n.startswith("ragtel.analysis.")
+        ]
+        assert offline == [], relative
+
+
+def test_test_generators_are_not_shipped() -> None:
+    shipped = [p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py")]
+    assert not [p for p in shipped if "synthetic" in p]

@@ -1,13 +1,14 @@
-"""Embedding monitoring: distance of queries to the knowledge base, drift, knowledge gaps.
+"""In-process embedding monitoring: distance of queries to the knowledge base, and drift.
 
-In-process (numpy only, fed by the integrations)::
+Numpy only, fed by the integrations::
 
     monitor = EmbeddingMonitor(MonitorConfig(window_size=100))
     monitor.observe_context(document_vectors)
     distances = monitor.observe_query(query_vector)   # QueryDistances | None
 
-Offline, from recorded spans: ``ragtel drift SOURCE`` (:mod:`ragtel.monitor.cli`), built on
-:func:`ragtel.monitor.analysis.analyze` and :func:`ragtel.monitor.gaps.find_gaps`.
+The offline analysis of recorded spans (``ragtel drift``, knowledge gaps, the report) is
+:mod:`ragtel.analysis`; it reads this package's baseline files, and this package knows
+nothing of it.
 """
 
 from ragtel.monitor._baseline import Baseline, load_baseline_file, save_baseline_file

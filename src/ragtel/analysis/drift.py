@@ -1,6 +1,6 @@
 """Offline drift analysis: windows, drift against a reference, distances, knowledge gaps.
 
-Input is a :class:`~ragtel.monitor._collect.Collector` filled from any span source; output is a
+Input is a :class:`~ragtel.analysis._collect.Collector` filled from any span source; output is a
 :class:`DriftAnalysis` that the report writer and ``summary.json`` render. numpy only.
 """
 
@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from ragtel.analysis._collect import Bucket, Collector
+from ragtel.analysis._spans import Embedding, Feedback
+from ragtel.analysis.gaps import GapAnalysis, GapParams, find_gaps
 from ragtel.monitor._baseline import Baseline
-from ragtel.monitor._collect import Bucket, Collector
 from ragtel.monitor._config import DEFAULT_DRIFT_AUTO_FACTOR
-from ragtel.monitor._spans import Embedding, Feedback
-from ragtel.monitor.gaps import GapAnalysis, GapParams, find_gaps
 
 NS = 1_000_000_000
 # Window widths offered when none is given: round numbers a person reads at a glance. The

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ragtel.monitor._spans import Embedding, Feedback, SpanView, embeddings, feedback
+from ragtel.analysis._spans import Embedding, Feedback, SpanView, embeddings, feedback
 from ragtel.semconv import EmbeddingRole
 
 

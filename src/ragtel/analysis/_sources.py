@@ -1,6 +1,6 @@
 """Where spans come from: an OTLP JSON-lines file, Jaeger's query API, or Phoenix's REST API.
 
-Each source streams :class:`~ragtel.monitor._spans.SpanView` (or None for a span with nothing to
+Each source streams :class:`~ragtel.analysis._spans.SpanView` (or None for a span with nothing to
 analyse) one request, page or line at a time, so memory does not grow with the input size.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import IO, Any, Protocol
 
-from ragtel.monitor._spans import SpanView, otlp_spans, phoenix_span
+from ragtel.analysis._spans import SpanView, otlp_spans, phoenix_span
 
 JAEGER_SCHEME = "jaeger+"
 PHOENIX_SCHEME = "phoenix+"

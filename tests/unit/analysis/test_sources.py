@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ragtel.monitor._collect import Collector
-from ragtel.monitor._sources import (
+from ragtel.analysis._collect import Collector
+from ragtel.analysis._sources import (
     FileSource,
     JaegerSource,
     PhoenixSource,
@@ -39,7 +39,7 @@ from ragtel.monitor._sources import (
     SourceError,
     open_source,
 )
-from ragtel.monitor._spans import SpanView, embeddings, feedback
+from ragtel.analysis._spans import SpanView, embeddings, feedback
 
 MS = 1_000_000
 SECOND = 1_000 * MS

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ragtel.monitor.gaps import find_gaps
+from ragtel.analysis.gaps import find_gaps
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "monitor" / "real_minilm.npz"
 

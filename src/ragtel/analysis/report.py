@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ragtel.monitor.analysis import NS, DriftAnalysis, summary_json
+from ragtel.analysis.drift import NS, DriftAnalysis, summary_json
 
 EXAMPLES_IN_TABLE = 5
 MAP_POINTS = 5000  # points drawn per class in the map; more adds ink, not information

@@ -13,13 +13,13 @@ import sys
 import time
 from typing import Any
 
+from ragtel.analysis._collect import Collector
+from ragtel.analysis._sources import Progress, SourceError, open_source
+from ragtel.analysis.drift import NS, analyze
+from ragtel.analysis.gaps import GapParams
+from ragtel.analysis.report import write_report
 from ragtel.monitor._baseline import load_baseline_file
-from ragtel.monitor._collect import Collector
 from ragtel.monitor._config import DEFAULT_DRIFT_AUTO_FACTOR
-from ragtel.monitor._sources import Progress, SourceError, open_source
-from ragtel.monitor.analysis import NS, analyze
-from ragtel.monitor.gaps import GapParams
-from ragtel.monitor.report import write_report
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -164,7 +164,7 @@ def run_drift(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point (``python -m ragtel.monitor.cli``)."""
+    """Stand-alone entry point (``python -m ragtel.analysis.cli``)."""
     parser = argparse.ArgumentParser(prog="ragtel")
     add_drift_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 
-from ragtel.monitor._collect import Collector
-from ragtel.monitor._spans import embeddings, feedback, otlp_spans, phoenix_span
-from ragtel.monitor.cli import parse_duration
+from ragtel.analysis._collect import Collector
+from ragtel.analysis._spans import embeddings, feedback, otlp_spans, phoenix_span
+from ragtel.analysis.cli import parse_duration
 
 
 def _request(attrs: list[dict]) -> dict:

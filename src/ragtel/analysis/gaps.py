@@ -1,6 +1,7 @@
 """Knowledge gaps: groups of queries that the context (knowledge base) does not cover.
 
-Method (chosen by measured precision/recall, see ``tests/unit/monitor/test_gaps_*.py``):
+Method (chosen by measured precision/recall, see ``tests/unit/analysis/test_real_embeddings.py``
+and ``bench/real_embeddings/measure_gaps.py``):
 
 1. Project queries and context together: unit-normalise, remove the joint mean (real embedding
    models share a large common direction that says nothing about topics), keep the top

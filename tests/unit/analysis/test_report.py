@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ragtel.monitor.cli import EXIT_OK, main
-from ragtel.monitor.synthetic import make_stream, write_otlp_jsonl
+from ragtel.analysis.cli import EXIT_OK, main
+from tests.synthetic import make_stream, write_otlp_jsonl
 
 
 def test_report_without_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
