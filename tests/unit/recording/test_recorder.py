@@ -144,17 +144,27 @@ def test_span_byte_budget_cuts_documents_with_a_marker() -> None:
     assert ragtel.stats()["documents_not_recorded"] >= 40 - recorded
 
 
-def test_vectors_over_the_cap_are_marked() -> None:
+def test_an_index_build_over_the_cap_continues_on_child_spans() -> None:
     traced = Traced(TraceConfig(max_vectors=4, monitor=False))
     embeddings = TracedEmbeddings(
         HashEmbeddings(16), tracer_provider=traced.provider, config=traced.config
     )
-    embeddings.embed_documents([f"text {i}" for i in range(10)])
-    a = traced.one("EMBEDDING").attributes
+    vectors = embeddings.embed_documents([f"text {i}" for i in range(10)])
+    spans = traced.by_kind("EMBEDDING")
+    main = next(s for s in spans if s.parent is None)
+    a = main.attributes
     assert "embedding.embeddings.3.embedding.vector" in a
     assert "embedding.embeddings.4.embedding.vector" not in a
-    assert a["ragtel.embedding.truncated"] is True
-    assert a["ragtel.embedding.recorded"] == 4 and a["ragtel.embedding.count"] == 10
+    assert a["ragtel.embedding.count"] == 10 and a["ragtel.embedding.parts"] == 2
+    assert "ragtel.embedding.truncated" not in a
+    recorded = {}
+    for span in spans:
+        offset = span.attributes.get("ragtel.embedding.offset", 0)
+        for i in range(4):
+            vector = span.attributes.get(f"embedding.embeddings.{i}.embedding.vector")
+            if vector is not None:
+                recorded[offset + i] = list(vector)
+    assert recorded == dict(enumerate(vectors))
 
 
 def test_genai_only_conventions() -> None:

@@ -136,9 +136,31 @@ def test_the_byte_budget_cuts_documents_and_says_so() -> None:
     assert ragtel.stats()["documents_not_recorded"] == 10 - recorded
 
 
+def _batch(exporter: InMemorySpanExporter) -> tuple[dict[str, object], list[dict[str, object]]]:
+    """The attributes of an embedding batch's span and of its continuation spans, in order."""
+    spans = exporter.get_finished_spans()
+    (main,) = [s for s in spans if s.name.startswith("embeddings ") and "continued" not in s.name]
+    parts = [s for s in spans if s.name == "embeddings (continued)"]
+    for part in parts:
+        assert part.parent is not None and part.parent.span_id == main.context.span_id
+    parts.sort(key=lambda s: int((s.attributes or {})["ragtel.embedding.offset"]))  # type: ignore[call-overload]
+    return dict(main.attributes or {}), [dict(p.attributes or {}) for p in parts]
+
+
+def _vectors(attributes: dict[str, object]) -> list[tuple[float, ...]]:
+    out = []
+    for i in range(len(attributes)):
+        vector = attributes.get(f"embedding.embeddings.{i}.embedding.vector")
+        if vector is None:
+            break
+        out.append(tuple(vector))  # type: ignore[call-overload]
+    return out
+
+
 def test_embedding_vectors_become_python_floats_up_to_the_cap() -> None:
     rec, exporter = _recorder(max_vectors=2)
-    step = rec.start_embedding("e", None, model="mini", texts=["a", "b", "c"], role="document")
+    texts = ["a", "b", "c"]
+    step = rec.start_embedding("e", None, model="mini", texts=texts, role="query_document")
     step.end_embedding(np.arange(9, dtype=np.float32).reshape(3, 3))
     a = _one(exporter, "embeddings mini")
     assert a["embedding.embeddings.1.embedding.vector"] == (3.0, 4.0, 5.0)
@@ -146,6 +168,61 @@ def test_embedding_vectors_become_python_floats_up_to_the_cap() -> None:
     assert "embedding.embeddings.2.embedding.vector" not in a
     assert a["gen_ai.embeddings.dimension.count"] == 3
     assert (a["ragtel.embedding.truncated"], a["ragtel.embedding.recorded"]) == (True, 2)
+    # Documents embedded while answering are not the knowledge base: no continuation.
+    assert len(exporter.get_finished_spans()) == 1
+
+
+def test_a_knowledge_base_batch_is_recorded_whole_over_continuation_spans() -> None:
+    rec, exporter = _recorder(max_vectors=4)
+    before = ragtel.stats().get("vectors_not_recorded", 0)
+    texts = [f"passage {i}" for i in range(10)]
+    step = rec.start_embedding("e", None, model="mini", texts=texts, role="document")
+    step.end_embedding(np.arange(30, dtype=np.float64).reshape(10, 3))
+    main, parts = _batch(exporter)
+    assert [p["ragtel.embedding.offset"] for p in parts] == [4, 8]
+    assert main["ragtel.embedding.parts"] == 2 and "ragtel.embedding.truncated" not in main
+    got = [v for a in (main, *parts) for v in _vectors(a)]
+    assert got == [tuple(float(3 * i + j) for j in range(3)) for i in range(10)]
+    assert parts[1]["embedding.embeddings.1.embedding.text"] == "passage 9"
+    assert all(p["openinference.span.kind"] == "EMBEDDING" for p in parts)
+    assert all(p["ragtel.embedding.role"] == "document" for p in parts)
+    assert all("gen_ai.operation.name" not in p for p in parts)  # one embeddings operation
+    assert ragtel.stats().get("vectors_not_recorded", 0) == before
+
+
+def test_the_byte_budget_splits_a_knowledge_base_batch_and_loses_nothing() -> None:
+    rec, exporter = _recorder(max_vectors=1000, max_span_bytes=64 << 10)
+    rows = np.random.default_rng(0).normal(size=(40, 384))
+    step = rec.start_embedding("e", None, model="mini", texts=["t"] * 40, role="document")
+    step.end_embedding(rows)
+    main, parts = _batch(exporter)
+    assert len(parts) == 3  # 13 vectors of 4.3 kB fill one 56 kB budget: 4 spans for 40
+    got = np.array([v for a in (main, *parts) for v in _vectors(a)])
+    assert got.shape == (40, 384) and np.allclose(got, rows)
+    assert "ragtel.embedding.truncated" not in main
+
+
+def test_a_vector_larger_than_a_whole_span_is_cut_and_counted() -> None:
+    rec, exporter = _recorder(max_vectors=2, max_span_bytes=4096)
+    before = ragtel.stats().get("vectors_not_recorded", 0)
+    rows = [[0.5] * 8, [0.25] * 1000, [0.125] * 8]  # the middle one is 11 kB
+    step = rec.start_embedding("e", None, model="mini", texts=["a", "b", "c"], role="document")
+    step.end_embedding(rows)
+    main, parts = _batch(exporter)
+    got = [v for a in (main, *parts) for v in _vectors(a)]
+    assert got == [tuple(rows[0]), tuple(rows[2])]
+    assert (main["ragtel.embedding.truncated"], main["ragtel.embedding.recorded"]) == (True, 2)
+    assert ragtel.stats()["vectors_not_recorded"] == before + 1
+    assert any(p.get("ragtel.span.bytes_truncated") for p in [main, *parts])
+
+
+def test_without_vector_capture_a_knowledge_base_batch_stays_on_one_span() -> None:
+    rec, exporter = _recorder(max_vectors=2, capture_embeddings=False)
+    step = rec.start_embedding("e", None, model="mini", texts=["a", "b", "c"], role="document")
+    step.end_embedding([[1.0], [2.0], [3.0]])
+    assert len(exporter.get_finished_spans()) == 1
+    a = _one(exporter, "embeddings mini")
+    assert "embedding.embeddings.0.embedding.vector" not in a
 
 
 def test_genai_only_writes_no_openinference_keys() -> None:

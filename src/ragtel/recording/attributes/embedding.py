@@ -12,7 +12,7 @@ from ragtel.recording.attributes import monitor
 from ragtel.recording.budget import BYTES_PER_FLOAT, text_size
 from ragtel.recording.encode import to_float_list
 from ragtel.recording.records import RunContext
-from ragtel.semconv import GenAI, OpenInference, Operation, Ragtel, embedding_prefix
+from ragtel.semconv import EmbeddingRole, GenAI, OpenInference, Operation, Ragtel, embedding_prefix
 from ragtel.semconv import SpanKind as OIKind
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 _OVERHEAD: Final = 96  # keys (embedding.embeddings.31.embedding.vector) and framing, in bytes
 _OI_EMB_TEXT: Final = OpenInference.EMBEDDING_TEXT
 _OI_EMB_VECTOR: Final = OpenInference.EMBEDDING_VECTOR
+_PART_NAME: Final = "embeddings (continued)"
 
 
 def start(
@@ -59,27 +60,72 @@ def end(step: Step, vectors: Sequence[Any]) -> None:
         step.put_unbudgeted(GenAI.EMBEDDINGS_DIMENSION_COUNT, len(float_vectors[0]))
     monitor.observe(step, float_vectors)
     capture_vectors = rec.settings.capture_embeddings
-    cap = min(total, rec.settings.max_vectors)
-    recorded = 0
-    for i in range(cap):
-        prefix = embedding_prefix(i)
-        text = step.text(texts[i]) if i < len(texts) else None
-        vector = float_vectors[i] if capture_vectors and i < len(float_vectors) else None
-        n = (text is not None) + (vector is not None)
-        size = text_size(text) + (len(vector) * BYTES_PER_FLOAT if vector else 0) + _OVERHEAD
-        if not n:
-            break
-        if not step.room(n, size):
-            step.cut(Ragtel.SPAN_BYTES_TRUNCATED)
-            break
-        if text is not None:
-            step.put_unbudgeted(prefix + _OI_EMB_TEXT, text)
-        if vector is not None:
-            step.put_unbudgeted(prefix + _OI_EMB_VECTOR, vector)
-        step.charge(size)
-        recorded += 1
+    per_span = rec.settings.max_vectors
+    # A batch that builds the knowledge base is the analysis's reference: all of it is recorded,
+    # over as many continuation spans as it takes, instead of the first max_vectors.
+    whole = step.embedding_role == EmbeddingRole.DOCUMENT and capture_vectors and per_span > 0
+    done, full = _fill(
+        step, texts, float_vectors if capture_vectors else (), 0, min(total, per_span)
+    )
+    if full and not whole:
+        step.cut(Ragtel.SPAN_BYTES_TRUNCATED)
+    recorded = done
+    parts = 0
+    while whole and done < len(float_vectors):
+        part = _open_part(step, done)
+        parts += 1
+        end_at, full = _fill(part, texts, float_vectors, done, min(total, done + per_span))
+        if end_at == done:  # one vector larger than an empty span may hold: cut, go on
+            part.cut(Ragtel.SPAN_BYTES_TRUNCATED)
+            end_at = done + 1
+        else:
+            recorded += end_at - done
+        part.finish()
+        done = end_at
+    if parts:
+        step.put_unbudgeted(Ragtel.EMBEDDINGS_PARTS, parts)
     if recorded < total and (capture_vectors or rec.content):
         step.put_unbudgeted(Ragtel.EMBEDDINGS_TRUNCATED, True)
         step.put_unbudgeted(Ragtel.EMBEDDINGS_RECORDED, recorded)
         _stats.add("vectors_not_recorded", total - recorded)
     step.finish()
+
+
+def _fill(
+    step: Step, texts: Sequence[str], vectors: Sequence[list[float]], start: int, stop: int
+) -> tuple[int, bool]:
+    """Write embeddings ``start:stop`` of the batch on ``step`` (indices from 0 on the span) while
+    they fit its budget. Returns the batch index of the first one not written, and whether the
+    span's budget was what stopped it."""
+    for i in range(start, stop):
+        prefix = embedding_prefix(i - start)
+        text = step.text(texts[i]) if i < len(texts) else None
+        vector = vectors[i] if i < len(vectors) else None
+        n = (text is not None) + (vector is not None)
+        size = text_size(text) + (len(vector) * BYTES_PER_FLOAT if vector else 0) + _OVERHEAD
+        if not n:
+            return i, False
+        if not step.room(n, size):
+            return i, True
+        if text is not None:
+            step.put_unbudgeted(prefix + _OI_EMB_TEXT, text)
+        if vector is not None:
+            step.put_unbudgeted(prefix + _OI_EMB_VECTOR, vector)
+        step.charge(size)
+    return stop, False
+
+
+def _open_part(step: Step, offset: int) -> Step:
+    """A child span carrying the knowledge-base batch of ``step`` from index ``offset`` on."""
+    rec = step.recorder
+    attrs: dict[str, Any] = {
+        Ragtel.EMBEDDING_ROLE: EmbeddingRole.DOCUMENT,
+        Ragtel.EMBEDDINGS_OFFSET: offset,
+    }
+    if rec.oi:
+        attrs[OpenInference.SPAN_KIND] = OIKind.EMBEDDING
+        model = step.pending.get(OpenInference.EMBEDDING_MODEL_NAME)
+        if model:
+            attrs[OpenInference.EMBEDDING_MODEL_NAME] = model
+    # No gen_ai.operation.name: GenAI readers count operations, and this is one embeddings call.
+    return rec.open_step(_PART_NAME, OIKind.EMBEDDING, SpanKind.INTERNAL, step, attrs, None)

@@ -407,14 +407,14 @@ class _Monitor:
     def __init__(self) -> None:
         self.context: list[list[float]] = []
 
-    def observe_context(self, vectors: list[list[float]]) -> None:
+    def observe_context(self, vectors: list[list[float]], **labels: Any) -> None:
         self.context.extend(vectors)
 
     def observe_query(self, vector: list[float]) -> None:
         return None
 
 
-def test_index_build_batches_lose_no_vector_silently(traced: Traced) -> None:
+def test_index_build_batches_lose_no_vector(traced: Traced) -> None:
     monitor = _Monitor()
     recorder = Recorder(traced.provider, traced.config, framework="llamaindex", monitor=monitor)
     handler = RagtelSpanHandler(recorder=recorder).attach()
@@ -425,20 +425,29 @@ def test_index_build_batches_lose_no_vector_silently(traced: Traced) -> None:
         handler.detach()
     batch = traced.one("CHAIN")
     assert batch.name == "HashEmbedding.get_text_embedding_batch"
-    embeddings = sorted(traced.by_kind("EMBEDDING"), key=lambda s: s.start_time)
-    assert [s.attributes["ragtel.embedding.count"] for s in embeddings] == [40, 5]
-    for span in embeddings:
+    spans = traced.by_kind("EMBEDDING")
+    requests = sorted(
+        (s for s in spans if s.name != "embeddings (continued)"), key=lambda s: s.start_time
+    )
+    assert [s.attributes["ragtel.embedding.count"] for s in requests] == [40, 5]
+    for span in requests:
         assert span.parent.span_id == batch.context.span_id
         assert span.attributes["ragtel.embedding.role"] == "document"
         assert span.dropped_attributes == 0
-    big, small = (s.attributes for s in embeddings)
+    big, small = requests
     cap = traced.config.max_vectors
-    assert big["ragtel.embedding.truncated"] is True
-    assert big["ragtel.embedding.recorded"] == cap
-    assert f"embedding.embeddings.{cap - 1}.embedding.vector" in big
-    assert "ragtel.embedding.truncated" not in small
-    assert small["embedding.embeddings.4.embedding.text"] == "Note 44 about billing."
-    assert ragtel.stats()["vectors_not_recorded"] == 40 - cap
+    # The request over the cap goes on in child spans: the knowledge base is recorded whole.
+    (part,) = [s for s in spans if s.parent.span_id == big.context.span_id]
+    assert part.attributes["ragtel.embedding.offset"] == cap
+    assert big.attributes["ragtel.embedding.parts"] == 1
+    assert f"embedding.embeddings.{cap - 1}.embedding.vector" in big.attributes
+    assert f"embedding.embeddings.{39 - cap}.embedding.vector" in part.attributes
+    last_text = part.attributes[f"embedding.embeddings.{39 - cap}.embedding.text"]
+    assert last_text == "Note 39 about billing."
+    assert "ragtel.embedding.truncated" not in big.attributes
+    assert "ragtel.embedding.truncated" not in small.attributes
+    assert small.attributes["embedding.embeddings.4.embedding.text"] == "Note 44 about billing."
+    assert ragtel.stats().get("vectors_not_recorded", 0) == 0
     assert len(monitor.context) == 45  # the monitor sees every vector
 
 
