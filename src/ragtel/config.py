@@ -55,8 +55,10 @@ _OTHER_KNOWN: Final = frozenset(
         "RAGTEL_CACHE_DIR",
         "RAGTEL_E2E_REQUIRE",
         "RAGTEL_JAEGER_BIN",
+        "RAGTEL_JAEGER_UI",
         "RAGTEL_OTELCOL_BIN",
         "RAGTEL_PHOENIX_BIN",
+        "RAGTEL_SCREENSHOT_DIR",
     }
 )
 

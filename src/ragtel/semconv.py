@@ -154,6 +154,9 @@ class Ragtel:
     """On a knowledge-base batch's span: how many continuation spans carry the rest of it."""
     EMBEDDINGS_OFFSET: Final = "ragtel.embedding.offset"
     """On a continuation span: the batch index of its ``embedding.embeddings.0``."""
+    VECTORS: Final = "ragtel.vectors"
+    """Without OpenInference: every vector of an EMBEDDING span in one base64 string of
+    little-endian float32 values (``ragtel.recording.vectors``); named to sort after the facts."""
     TEXT_TRUNCATED: Final = "ragtel.text.truncated"
     TEXT_TRUNCATED_COUNT: Final = "ragtel.text.truncated_count"
     CONTENT_CAPTURED: Final = "ragtel.content.captured"

@@ -437,6 +437,7 @@ class Jaeger(_Backend):
             "JAEGER_MAX_TRACES": str(self.max_traces),
             "JAEGER_LOG_LEVEL": self.log_level,
             "JAEGER_UI_ASSETS": str(self.ui_assets or ""),
+            "JAEGER_UI_CONFIG": str(EXAMPLES / "jaeger-ui.json"),
         }
 
     def _ready(self) -> bool:

@@ -143,18 +143,46 @@ class Browser:
     def execute(self, script: str, *args: Any) -> Any:
         return self._call("POST", "/execute/sync", {"script": script, "args": list(args)})
 
-    def click_text(self, text: str, selector: str = "*", timeout: float = 20) -> None:
-        """Click the innermost visible element matching ``selector`` whose text is ``text``."""
+    def click_text(
+        self, text: str, selector: str = "*", timeout: float = 20, *, scroll: bool = True
+    ) -> None:
+        """Click the innermost visible element matching ``selector`` whose text is ``text``;
+        ``scroll=False`` clicks it where it is, as a user who does not scroll first."""
         script = """
-            const [text, selector] = arguments;
+            const [text, selector, scroll] = arguments;
             const hits = [...document.querySelectorAll(selector)].filter(e =>
                 e.offsetParent !== null && (e.innerText || '').trim() === text &&
                 ![...e.children].some(c => (c.innerText || '').trim() === text));
             if (!hits.length) return false;
-            hits[0].scrollIntoView({block: 'center'});
+            if (scroll) hits[0].scrollIntoView({block: 'center'});
             hits[0].click();
             return true;"""
-        poll(lambda: self.execute(script, text, selector), timeout, what=f"a {text!r} to click")
+        poll(
+            lambda: self.execute(script, text, selector, scroll),
+            timeout,
+            what=f"a {text!r} to click",
+        )
+
+    def on_screen(self, needles: list[str]) -> dict[str, bool]:
+        """For each needle: whether the innermost visible element showing it starts inside the
+        window as it is scrolled now (its first line visible), without scrolling."""
+        script = """
+            const [needles] = arguments;
+            const all = [...document.body.querySelectorAll('*')]
+                .filter(e => e.offsetParent !== null);
+            const seen = {};
+            for (const needle of needles) {
+                const hits = all.filter(e => (e.innerText || '').includes(needle) &&
+                    ![...e.children].some(c => (c.innerText || '').includes(needle)));
+                seen[needle] = hits.some(e => {
+                    const box = e.getBoundingClientRect();
+                    const line = parseFloat(getComputedStyle(e).lineHeight) || 20;
+                    const bottom = box.top + Math.min(box.height, line);
+                    return box.top >= 0 && bottom <= window.innerHeight;
+                });
+            }
+            return seen;"""
+        return dict(self.execute(script, needles))
 
     def screenshot(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)

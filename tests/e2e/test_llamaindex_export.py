@@ -38,7 +38,7 @@ from ragtel.llamaindex import (
 )
 
 QUERY_SPANS = 6  # query, retrieval, query embedding, synthesizer, prompt, model call
-INDEX_SPANS = 3  # get_text_embedding_batch and its two requests to the model (10 + 4 texts)
+INDEX_SPANS = 3  # the index build (get_text_embedding_batch) and its two requests (10 + 4 texts)
 STREAMED_QUESTION = "Where can I see incidents and planned maintenance?"
 MODEL = "ragtel-extractive-1"
 EMBEDDING_MODEL = "ragtel-hash-256"
@@ -211,7 +211,7 @@ def _check_query_trace(spans: list[dict[str, Any]], run: DemoRun) -> str:
 def _check_index_trace(spans: list[dict[str, Any]]) -> None:
     assert len(spans) == INDEX_SPANS
     root = assert_tree(spans)
-    assert root["name"] == "HashEmbedding.get_text_embedding_batch" and kind(root) == "CHAIN"
+    assert root["name"] == "index_documents" and kind(root) == "CHAIN"
     requests = _children(spans, root)
     assert [kind(s) for s in requests] == ["EMBEDDING"] * 2
     vectors: dict[str, list[float]] = {}

@@ -7,6 +7,7 @@ rest of the analysis never sees a wire format.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator, Mapping
@@ -15,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ragtel.semconv import EmbeddingRole, GenAI, OpenInference, Ragtel, SpanKind
+from ragtel.semconv import EmbeddingRole, GenAI, OpenInference, Operation, Ragtel, SpanKind
 
 _EMBEDDING_KEY = re.compile(r"^embedding\.embeddings\.(\d+)\.embedding\.(vector|text)$")
 _SERVICE_NAME = "service.name"
@@ -91,7 +92,10 @@ def _is_interesting(attributes: list[Mapping[str, Any]]) -> bool:
         if key == OpenInference.SPAN_KIND:
             if (kv.get("value") or {}).get("stringValue") == SpanKind.EMBEDDING:
                 return True
-        elif key in _WANTED:
+        elif key == GenAI.OPERATION_NAME:
+            if (kv.get("value") or {}).get("stringValue") == Operation.EMBEDDINGS:
+                return True
+        elif key == Ragtel.VECTORS or key in _WANTED:
             return True
     return False
 
@@ -193,12 +197,12 @@ def embeddings(span: SpanView) -> list[Embedding]:
     query (role ``query_document``) are neither, and are left out.
     """
     attributes = span.attributes
-    if attributes.get(OpenInference.SPAN_KIND) != SpanKind.EMBEDDING:
+    if not _is_embedding(attributes):
         return []
     role = attributes.get(Ragtel.EMBEDDING_ROLE)
     if role == EmbeddingRole.QUERY_DOCUMENT:
         return []
-    vectors: dict[int, np.ndarray] = {}
+    vectors = _packed(attributes)
     texts: dict[int, str] = {}
     for key, value in attributes.items():
         if not key.startswith("embedding.embeddings."):
@@ -219,6 +223,34 @@ def embeddings(span: SpanView) -> list[Embedding]:
         Embedding(role, vectors[i], texts.get(i), span.trace_id, span.start_ns)
         for i in sorted(vectors)
     ]
+
+
+def _is_embedding(attributes: Mapping[str, Any]) -> bool:
+    # Spans recorded with the GenAI set alone carry no OpenInference kind.
+    return (
+        attributes.get(OpenInference.SPAN_KIND) == SpanKind.EMBEDDING
+        or attributes.get(GenAI.OPERATION_NAME) == Operation.EMBEDDINGS
+        or Ragtel.VECTORS in attributes  # a continuation span of a knowledge-base batch
+    )
+
+
+def _packed(attributes: Mapping[str, Any]) -> dict[int, np.ndarray]:
+    """The vectors of ``ragtel.vectors`` (see ``ragtel.recording.vectors``), by index."""
+    value = attributes.get(Ragtel.VECTORS)
+    if not isinstance(value, str) or not value:
+        return {}
+    try:
+        flat = np.frombuffer(base64.b64decode(value, validate=True), dtype="<f4")
+    except ValueError:  # not base64 (binascii.Error), or not whole float32 values
+        return {}
+    dimension = attributes.get(GenAI.EMBEDDINGS_DIMENSION_COUNT)
+    if not isinstance(dimension, int) or dimension <= 0 or flat.size % dimension:
+        return {}
+    return {
+        i: row.astype(np.float64)
+        for i, row in enumerate(flat.reshape(-1, dimension))
+        if np.isfinite(row).all()
+    }
 
 
 def feedback(span: SpanView) -> Feedback | None:

@@ -49,7 +49,7 @@ def _with_score(doc: Document, score: float) -> Document:
     return Document(
         page_content=doc.page_content,
         id=doc.id,
-        metadata={**doc.metadata, "score": round(float(score), 6)},
+        metadata={**doc.metadata, "score": float(score)},
     )
 
 

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
+
+INDEX_BUILD: Final = "index_documents"
+"""The run name of documents embedded outside any query (an index build): the trace's root, so
+that index builds stand apart from queries in a backend's list of traces."""
 
 
 @dataclass(slots=True)

@@ -28,7 +28,7 @@ from ragtel.recording.attributes import (
 )
 from ragtel.recording.attributes.io import add_io
 from ragtel.recording.budget import BYTES_PER_ATTRIBUTE, size_of
-from ragtel.recording.records import Document, Message, Usage
+from ragtel.recording.records import Document, Message, PromptTemplate, Usage
 from ragtel.semconv import EmbeddingRole, OpenInference, Ragtel
 
 if TYPE_CHECKING:
@@ -47,10 +47,12 @@ class Step:
         "embedding_texts",
         "ended",
         "first_token_ns",
+        "index_build",
         "kind",
         "recorder",
         "span",
         "start_ns",
+        "template",
     )
 
     def __init__(self, recorder: Recorder, span: Span, kind: str, attrs: dict[str, Any]) -> None:
@@ -62,6 +64,8 @@ class Step:
         self.start_ns = time.monotonic_ns()
         self.embedding_texts: Sequence[str] = ()
         self.embedding_role: str = EmbeddingRole.QUERY
+        self.template: PromptTemplate | None = None  # a PROMPT step's, for the LLM it feeds
+        self.index_build: Step | None = None  # the root an index build's embedding ends with
         self._bytes = 0
         self._attrs = attrs
         self._cuts: dict[str, int] = {}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import numpy as np
 
 from ragtel.analysis._collect import Collector
-from ragtel.analysis._spans import embeddings, feedback, otlp_spans, phoenix_span
+from ragtel.analysis._spans import SpanView, embeddings, feedback, otlp_spans, phoenix_span
 from ragtel.analysis.cli import parse_duration
 
 
@@ -76,6 +77,25 @@ def test_jaeger_array_as_json_string_and_role_inference() -> None:
     found = embeddings(span)
     assert [e.role for e in found] == ["document", "document"]  # several vectors: documents
     assert np.allclose(found[1].vector, [3, 4])
+
+
+def test_genai_only_span_with_packed_vectors() -> None:
+    """Recorded with RAGTEL_CONVENTIONS=genai: no OpenInference kind, vectors in ragtel.vectors."""
+    packed = base64.b64encode(np.asarray([[1, 2, 3], [4, 5, 6]], "<f4").tobytes()).decode()
+    attrs = [
+        {"key": "gen_ai.operation.name", "value": {"stringValue": "embeddings"}},
+        {"key": "gen_ai.embeddings.dimension.count", "value": {"intValue": "3"}},
+        {"key": "ragtel.embedding.role", "value": {"stringValue": "document"}},
+        {"key": "ragtel.vectors", "value": {"stringValue": packed}},
+    ]
+    span = next(iter(otlp_spans(_request(attrs))))
+    assert span is not None
+    found = embeddings(span)
+    assert [e.role for e in found] == ["document", "document"]
+    assert np.array_equal(found[1].vector, [4, 5, 6])
+    for broken in ("not base64!", packed[:-4]):  # garbage, or not whole vectors: skipped
+        view = SpanView("t", "x", 0, "svc", {**span.attributes, "ragtel.vectors": broken})
+        assert embeddings(view) == []
 
 
 def test_documents_embedded_while_answering_are_left_out() -> None:

@@ -13,7 +13,7 @@ from ragtel.config import TraceConfig
 from ragtel.integrations.langchain.handler import RagtelCallbackHandler
 from ragtel.recording import Recorder, Step, TracerProvider
 from ragtel.recording.current import open_retrieval
-from ragtel.recording.records import RunContext
+from ragtel.recording.records import INDEX_BUILD, RunContext
 from ragtel.semconv import EmbeddingRole
 
 T = TypeVar("T")
@@ -107,9 +107,16 @@ class TracedEmbeddings(Embeddings):
                 recorder = self._own_recorder()
             if answering and role == EmbeddingRole.DOCUMENT:
                 role = EmbeddingRole.QUERY_DOCUMENT
-            return recorder.start_embedding(
+            index_build = None
+            if parent is None and role == EmbeddingRole.DOCUMENT:
+                # Documents embedded outside any run: an index build, named so at the trace's
+                # root, apart from queries in a backend's list of traces.
+                index_build = parent = recorder.start_chain(INDEX_BUILD, None, None, run)
+            step = recorder.start_embedding(
                 f"embed_{role}", parent, run, model=self.model_name, texts=texts, role=role
             )
+            step.index_build = index_build
+            return step
         except Exception as error:
             report("TracedEmbeddings.start", error)
             return None
@@ -129,9 +136,13 @@ def _end(step: Step | None, vectors: Sequence[Any]) -> None:
         return
     try:
         step.end_embedding(vectors)
+        if step.index_build is not None:
+            step.index_build.end_chain(None)
     except Exception as error:
         report("TracedEmbeddings.end", error)
         step.abandon()
+        if step.index_build is not None:
+            step.index_build.abandon()
 
 
 def _fail(step: Step | None, error: BaseException) -> None:
@@ -139,6 +150,8 @@ def _fail(step: Step | None, error: BaseException) -> None:
         return
     try:
         step.fail(error)
+        if step.index_build is not None:
+            step.index_build.fail(error)
     except Exception as inner:
         report("TracedEmbeddings.fail", inner)
 

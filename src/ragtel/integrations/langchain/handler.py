@@ -18,7 +18,7 @@ from ragtel.config import TraceConfig
 from ragtel.integrations.langchain import translate as tr
 from ragtel.recording import Recorder, Step, TracerProvider
 from ragtel.recording.current import Attachments, enter_retrieval, leave_retrieval
-from ragtel.recording.records import Message, RunContext
+from ragtel.recording.records import Message, PromptTemplate, RunContext
 from ragtel.semconv import Operation
 
 # LangChain's stream()/astream() start the root run before its input is known, with this
@@ -51,6 +51,7 @@ class _Run:
         "retrieval_token",
         "root",
         "step",
+        "template",
     )
 
     def __init__(self, step: Step, parent: _Run | None, context: RunContext | None) -> None:
@@ -64,6 +65,9 @@ class _Run:
         self.input_at_end = False
         self.graph = False
         self.name = ""
+        # The template of the prompt step last run directly under this run: the model call
+        # that follows it (prompt | model) records it too, where Phoenix looks for it.
+        self.template: PromptTemplate | None = None
 
 
 class RagtelCallbackHandler(BaseCallbackHandler):
@@ -156,8 +160,10 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         input_at_end = inputs == _STREAM_PLACEHOLDER
         integration = (metadata or {}).get("ls_integration") if parent_run_id is None else None
         if run_type == "prompt" and serialized:
-            template = tr.prompt_template(serialized, inputs)
+            template = tr.prompt_template(serialized, inputs, metadata)
             step = self.recorder.start_prompt(name, template, parent_step, run_ctx)
+            if parent is not None:
+                parent.template = template
         elif integration in _AGENT_INTEGRATIONS:
             step = self.recorder.start_agent(
                 name, None if input_at_end else inputs, parent_step, run_ctx
@@ -299,6 +305,9 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         )
         params.pop("_type", None)
         tools = tr.tool_definitions(params)
+        template = None
+        if parent is not None:
+            template, parent.template = parent.template, None
         step = self.recorder.start_generation(
             tr.run_name(serialized, kwargs),
             parent_step,
@@ -308,6 +317,7 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             params=params,
             messages=messages,
             operation=operation,
+            template=template,
             tools=tools,
         )
         self._opened(run_id, step, parent, parent_run_id is not None)

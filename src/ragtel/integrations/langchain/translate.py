@@ -76,6 +76,8 @@ def to_document(doc: Any) -> Document:
     for key in _SCORE_KEYS:
         if key in metadata:
             score = metadata[key]
+            # Recorded as the document's score: once, not again inside its metadata.
+            metadata = {k: v for k, v in metadata.items() if k != key}
             break
     doc_id = getattr(doc, "id", None) or metadata.get("id") or metadata.get("doc_id")
     return Document(
@@ -147,7 +149,14 @@ def prompt_value_messages(value: Any) -> list[Message]:
     return []
 
 
-def prompt_template(serialized: Mapping[str, Any], inputs: Any) -> PromptTemplate:
+# Run metadata naming a prompt's version: the user's own key, or the LangChain Hub commit a
+# pulled prompt carries.
+_VERSION_KEYS = ("prompt_version", "lc_hub_commit_hash")
+
+
+def prompt_template(
+    serialized: Mapping[str, Any], inputs: Any, metadata: Mapping[str, Any] | None = None
+) -> PromptTemplate:
     kwargs = serialized.get("kwargs") or {}
     messages: list[tuple[str, str]] = []
     for item in kwargs.get("messages") or ():
@@ -160,7 +169,8 @@ def prompt_template(serialized: Mapping[str, Any], inputs: Any) -> PromptTemplat
         variables.update(partials)
     if isinstance(inputs, Mapping):
         variables.update(inputs)
-    return PromptTemplate(messages, variables)
+    version = next((metadata[k] for k in _VERSION_KEYS if metadata and metadata.get(k)), None)
+    return PromptTemplate(messages, variables, str(version) if version is not None else None)
 
 
 def _template_message(item: Any) -> tuple[str, str]:

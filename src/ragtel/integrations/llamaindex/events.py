@@ -21,7 +21,7 @@ from ragtel.integrations.llamaindex import translate as tr
 from ragtel.integrations.llamaindex.classify import _EMBED_ABATCH, _EMBED_QUERY, _EMBED_TEXT, _LLM
 from ragtel.integrations.llamaindex.tree import _Node, _Open
 from ragtel.recording import Recorder, Step
-from ragtel.recording.records import Message
+from ragtel.recording.records import Message, PromptTemplate
 from ragtel.semconv import EmbeddingRole, Operation
 
 
@@ -92,7 +92,7 @@ class _Events:
         owner = node.owner if node is not None else None
         if owner is not None and owner.kind is _LLM and not owner.step.ended:
             return  # a call inside a call of the same generation (achat -> chat -> complete)
-        self._end_pending_prompt(node, owner, messages)
+        template = self._end_pending_prompt(node, owner, messages)
         llm = node.instance if node is not None else None
         model = tr.model_name(event.model_dict, llm)
         params = tr.parameters(llm, call_kwargs) if llm is not None else dict(call_kwargs or {})
@@ -106,6 +106,7 @@ class _Events:
             params=params,
             messages=messages,
             operation=operation,
+            template=template,
             tools=tools,
         )
         op = _Open(step, owner, _LLM, llm)
@@ -118,16 +119,19 @@ class _Events:
 
     def _end_pending_prompt(
         self, node: _Node | None, owner: _Open | None, messages: list[Message]
-    ) -> None:
-        """The prompt of the predict call this model call belongs to ends with these messages."""
+    ) -> PromptTemplate | None:
+        """The prompt of the predict call this model call belongs to ends with these messages;
+        returns its template, which the model call records too."""
         hops = 0
         while node is not None and node.owner is owner and hops < 4:
-            if node.prompt is not None:
-                node.prompt.end_prompt(messages)
+            prompt = node.prompt
+            if prompt is not None:
+                prompt.end_prompt(messages)
                 node.prompt = None
-                return
+                return prompt.template
             node = node.parent
             hops += 1
+        return None
 
     def _generation_progress(self, event: Any) -> None:
         op = self.generations.get(event.span_id)

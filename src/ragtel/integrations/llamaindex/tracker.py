@@ -48,6 +48,7 @@ from ragtel.integrations.llamaindex.streams import _GENERATORS, _UNSET, _Lazy, _
 from ragtel.integrations.llamaindex.tree import _ROOT, _Node, _Open
 from ragtel.recording import Recorder, Step
 from ragtel.recording.current import attach, detach
+from ragtel.recording.records import INDEX_BUILD
 
 _RUN_ID_TAG = "llamaindex.run_id"
 _STREAMED = (StreamingAgentChatResponse, StreamingResponse)
@@ -263,7 +264,8 @@ class _Tracker(_Events, _Streams):
         elif kind is _WORKFLOW:
             step = rec.start_chain(name, tr.agent_input(args), parent, run)
         elif node.kind is _EMBED_BATCH or node.kind is _EMBED_ABATCH:
-            step = rec.start_chain(name, None, parent, run)
+            # A batch of texts embedded outside any query is an index build: named so at the root.
+            step = rec.start_chain(INDEX_BUILD if parent is None else name, None, parent, run)
         else:
             step = rec.start_chain(name, tr.step_input(args), parent, run)
         op = _Open(step, owner, kind, instance)

@@ -12,6 +12,7 @@ from ragtel.recording.attributes import monitor
 from ragtel.recording.budget import BYTES_PER_FLOAT, text_size
 from ragtel.recording.encode import to_float_list
 from ragtel.recording.records import RunContext
+from ragtel.recording.vectors import pack_vectors, packed_size
 from ragtel.semconv import EmbeddingRole, GenAI, OpenInference, Operation, Ragtel, embedding_prefix
 from ragtel.semconv import SpanKind as OIKind
 
@@ -96,23 +97,39 @@ def _fill(
 ) -> tuple[int, bool]:
     """Write embeddings ``start:stop`` of the batch on ``step`` (indices from 0 on the span) while
     they fit its budget. Returns the batch index of the first one not written, and whether the
-    span's budget was what stopped it."""
+    span's budget was what stopped it.
+
+    Vectors are OpenInference's float arrays, or, for the GenAI set alone, packed into one
+    attribute: Jaeger shows it as one value after the span's facts instead of one number per
+    line above them."""
+    packed = not step.recorder.oi
+    packed_vectors: list[list[float]] = []
+    reached, full = stop, False
     for i in range(start, stop):
         prefix = embedding_prefix(i - start)
         text = step.text(texts[i]) if i < len(texts) else None
         vector = vectors[i] if i < len(vectors) else None
-        n = (text is not None) + (vector is not None)
-        size = text_size(text) + (len(vector) * BYTES_PER_FLOAT if vector else 0) + _OVERHEAD
-        if not n:
-            return i, False
-        if not step.room(n, size):
-            return i, True
+        if text is None and vector is None:
+            reached = i
+            break
+        keys = (text is not None) + (vector is not None and (not packed or not packed_vectors))
+        size = text_size(text) + _OVERHEAD
+        if vector:
+            size += packed_size(len(vector)) if packed else len(vector) * BYTES_PER_FLOAT
+        if not step.room(keys, size):
+            reached, full = i, True
+            break
         if text is not None:
             step.put_unbudgeted(prefix + _OI_EMB_TEXT, text)
         if vector is not None:
-            step.put_unbudgeted(prefix + _OI_EMB_VECTOR, vector)
+            if packed:
+                packed_vectors.append(vector)
+            else:
+                step.put_unbudgeted(prefix + _OI_EMB_VECTOR, vector)
         step.charge(size)
-    return stop, False
+    if packed_vectors:
+        step.put_unbudgeted(Ragtel.VECTORS, pack_vectors(packed_vectors))
+    return reached, full
 
 
 def _open_part(step: Step, offset: int) -> Step:
@@ -127,5 +144,9 @@ def _open_part(step: Step, offset: int) -> Step:
         model = step.pending.get(OpenInference.EMBEDDING_MODEL_NAME)
         if model:
             attrs[OpenInference.EMBEDDING_MODEL_NAME] = model
+    else:  # packed vectors are read back by their dimension
+        dimension = step.pending.get(GenAI.EMBEDDINGS_DIMENSION_COUNT)
+        if dimension:
+            attrs[GenAI.EMBEDDINGS_DIMENSION_COUNT] = dimension
     # No gen_ai.operation.name: GenAI readers count operations, and this is one embeddings call.
     return rec.open_step(_PART_NAME, OIKind.EMBEDDING, SpanKind.INTERNAL, step, attrs, None)

@@ -71,8 +71,11 @@ def start(
     span_name = f"{operation} {model}" if rec.genai and model else name
     step = rec.open_step(span_name, OIKind.LLM, SpanKind.CLIENT, parent, attrs, run)
     if template is not None and rec.content and rec.oi:
+        # Phoenix builds its Prompt Template section from these keys on the LLM span.
         step.put(OpenInference.PROMPT_TEMPLATE, step.text(join_templates(template.messages)))
         step.put(OpenInference.PROMPT_TEMPLATE_VARIABLES, step.text(to_json(template.variables)))
+        if template.version:
+            step.put(OpenInference.PROMPT_TEMPLATE_VERSION, step.text(template.version))
     if messages:
         add_messages(step, OpenInference.LLM_INPUT_MESSAGES, GenAI.INPUT_MESSAGES, messages)
     if tools:

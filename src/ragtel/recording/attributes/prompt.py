@@ -34,6 +34,7 @@ def start(
     if template.version:
         attrs[OpenInference.PROMPT_TEMPLATE_VERSION] = template.version
     step = rec.open_step(name, OIKind.PROMPT, SpanKind.INTERNAL, parent, attrs, run)
+    step.template = template
     if rec.content:
         text = step.text(join_templates(template.messages))
         vars_json = step.text(to_json(template.variables))

@@ -109,9 +109,8 @@ def end(step: Step, documents: Sequence[Document]) -> None:
         step.put_unbudgeted(Ragtel.DOCUMENTS_TRUNCATED, True)
         step.put_unbudgeted(Ragtel.DOCUMENTS_RECORDED, recorded)
         _stats.add("documents_not_recorded", total - recorded)
-    if oi and content and total:
-        # Documents are the retriever's output; Phoenix shows them from the indexed keys.
-        step.put(OpenInference.OUTPUT_MIME_TYPE, "text/plain")
+    # No output.value (nor its mime type): the documents are the retriever's output, and Phoenix
+    # shows them from their own keys.
     step.finish()
 
 

@@ -11,6 +11,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableLambda
+from langchain_core.vectorstores import InMemoryVectorStore
 from opentelemetry import trace
 
 from ragtel.demo.langchain_app import HUMAN_TEMPLATE, SYSTEM_TEMPLATE, build_chain
@@ -120,6 +121,11 @@ def test_retrieval_and_generation_attributes(traced: Traced) -> None:
     assert attrs["ragtel.retrieval.documents.count"] == 3
     docs = json.loads(attrs["gen_ai.retrieval.documents"])
     assert [d["id"] for d in docs] == ids
+    # The score is the document's (as LlamaIndex gives it), not repeated in its metadata; the
+    # documents are the output, with no output.value or a mime type for one.
+    assert isinstance(attrs[f"retrieval.documents.{i}.document.score"], float)
+    assert "score" not in json.loads(attrs[f"retrieval.documents.{i}.document.metadata"])
+    assert "output.value" not in attrs and "output.mime_type" not in attrs
 
     llm = traced.one("LLM")
     a = llm.attributes
@@ -158,6 +164,40 @@ def test_prompt_records_every_template_and_variables(traced: Traced) -> None:
     assert tuple(prompt["ragtel.prompt.variable_names"]) == ("context", "question")
     rendered = prompt["output.value"]
     assert rendered.startswith("system: You are the Acme Cloud") and "\nuser: How do I" in rendered
+
+
+def test_llm_span_carries_the_template_of_the_prompt_that_fed_it(traced: Traced) -> None:
+    """Phoenix builds its Prompt Template section from llm.prompt_template.* on the LLM span."""
+    chain, handler = _chain_and_handler(traced)
+    config = {"callbacks": [handler], "metadata": {"prompt_version": "support-v3"}}
+    chain.invoke("How do I download my invoice?", config=config)
+    prompt = traced.one("PROMPT").attributes
+    llm = traced.one("LLM").attributes
+    assert llm["llm.prompt_template.template"] == prompt["llm.prompt_template.template"]
+    assert SYSTEM_TEMPLATE in llm["llm.prompt_template.template"]
+    variables = json.loads(llm["llm.prompt_template.variables"])
+    assert variables["question"] == "How do I download my invoice?"
+    assert llm["llm.prompt_template.version"] == "support-v3"
+
+
+async def test_each_llm_span_gets_the_template_of_its_own_run(traced: Traced) -> None:
+    chain, handler = _chain_and_handler(traced)
+    questions = ["How do I download my invoice?", "Is my data encrypted?", "How do I get help?"]
+    await chain.abatch(questions, config={"callbacks": [handler]})
+    llms = traced.by_kind("LLM")
+    assert len(llms) == len(questions)
+    for llm in llms:
+        a = llm.attributes
+        asked = a["llm.input_messages.1.message.content"]
+        assert json.loads(a["llm.prompt_template.variables"])["question"] == asked
+        assert "llm.prompt_template.version" not in a
+
+
+def test_a_model_called_without_a_prompt_step_has_no_template(traced: Traced) -> None:
+    handler = RagtelCallbackHandler(traced.provider, traced.config)
+    model = FakeListChatModel(responses=["hi"])
+    (model | RunnableLambda(lambda m: m.content)).invoke("hello", config={"callbacks": [handler]})
+    assert not any(k.startswith("llm.prompt_template") for k in traced.one("LLM").attributes)
 
 
 def test_embedding_span_under_retriever_with_vectors(traced: Traced) -> None:
@@ -345,3 +385,42 @@ def test_each_value_is_recorded_once(traced: Traced) -> None:
     lambda_step = spans[("format_documents", False)].attributes
     assert "Invoices are issued" in lambda_step["output.value"]
     assert json.loads(lambda_step["input.value"])[0]["page_content"]
+
+
+class _FailingEmbeddings(HashEmbeddings):
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        raise ConnectionError("embedding service down")
+
+
+def test_documents_embedded_outside_any_run_are_an_index_build(traced: Traced) -> None:
+    """The root says what the trace is, in a backend's list of traces: an index build."""
+    embeddings = TracedEmbeddings(
+        HashEmbeddings(), tracer_provider=traced.provider, config=traced.config
+    )
+    InMemoryVectorStore.from_texts(["Invoices are monthly.", "Data is encrypted."], embeddings)
+    root = traced.one("CHAIN")
+    assert root.name == "index_documents" and root.parent is None
+    embedding = traced.one("EMBEDDING")
+    assert embedding.parent.span_id == root.context.span_id
+    assert embedding.attributes["ragtel.embedding.role"] == "document"
+    assert embedding.attributes["ragtel.embedding.count"] == 2
+
+    traced.exporter.clear()  # inside a run, the run is the root: no index build
+    handler = RagtelCallbackHandler(traced.provider, traced.config)
+
+    def embed_note(text: str) -> int:
+        return len(embeddings.embed_documents([text]))
+
+    RunnableLambda(embed_note).invoke("a note", config={"callbacks": [handler]})
+    assert [s.name for s in traced.spans if s.parent is None] == ["embed_note"]
+
+    traced.exporter.clear()  # a failed index build fails at its root too
+    failing = TracedEmbeddings(
+        _FailingEmbeddings(), tracer_provider=traced.provider, config=traced.config
+    )
+    with pytest.raises(ConnectionError):
+        failing.embed_documents(["x"])
+    assert {s.name: s.status.status_code.name for s in traced.spans} == {
+        "index_documents": "ERROR",
+        "embeddings ragtel-hash-256": "ERROR",
+    }
