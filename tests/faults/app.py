@@ -5,7 +5,8 @@
 Configured entirely by the standard variables (``OTEL_EXPORTER_OTLP_ENDPOINT``,
 ``OTEL_EXPORTER_OTLP_PROTOCOL``, ``RAGTEL_SHUTDOWN_TIMEOUT``, ...). Prints JSON lines on stdout:
 ``{"progress": n}`` every 50 invokes, ``{"done": epoch_seconds, "answers_ok": bool}`` after the
-last invoke, and — from an exit hook that runs after ragtel's own — ``{"stats": ragtel.stats()}``.
+last invoke, and — from an exit hook that runs after ragtel's own — ``{"stats": ragtel.stats(),
+"hooks_done": epoch_seconds}``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def main() -> None:
     pace = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
     # Registered before configure(): exit hooks run last-in first-out, so this one runs after
     # ragtel's shutdown and sees its final counts.
-    atexit.register(lambda: _emit({"stats": ragtel.stats()}))
+    atexit.register(lambda: _emit({"stats": ragtel.stats(), "hooks_done": time.time()}))
     ragtel.configure("ragtel-faults-app")
     ragtel.instrument()
     chain = vector_store_chain(support_documents(), TracedEmbeddings(CodepointEmbeddings()))
