@@ -1,0 +1,333 @@
+"""Real text collections for the knowledge-gap evaluation, built from packaged public text.
+
+Each collection is a knowledge base split into topics (documents: prose paragraphs) and questions
+about those topics, phrased as users ask them:
+
+- ``perlfaq``: the Perl FAQ (perlfaq3-9 of Debian's ``perl-doc``). Topic = FAQ part; questions
+  are the FAQ's own questions, documents the prose paragraphs of its answers.
+- ``pyfaq``: the Python FAQ (``faq/*.rst`` of Debian's ``python3.11-doc``). Topic = FAQ file;
+  questions are its headings, documents the answer paragraphs.
+- ``pylib``: the Python Library Reference (same package). Topic = chapter (text processing,
+  archiving, concurrency, ...); questions are templated from the first sentence of each
+  function/method/class description ("Return the X" -> "How do I get the X?"), and that first
+  paragraph is kept out of the knowledge base, so no question is a document's own text.
+- ``company``: the eight hand-written topics of ``bench/real_embeddings/texts.py`` (written for
+  this project, not public; kept because the earlier figures were measured on it).
+
+The Debian packages are fetched with ``apt-get download`` and unpacked with ``dpkg-deb -x`` into
+the cache folder; nothing is installed on the system.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+PACKAGES = ("perl-doc", "python3.11-doc")
+MIN_WORDS = 8  # shorter paragraphs are headings, captions or code remnants, not knowledge
+MAX_DOCS_PER_TOPIC = 120
+MAX_QUESTIONS_PER_TOPIC = 60
+
+
+@dataclass(frozen=True)
+class Collection:
+    name: str
+    topics: list[str]
+    documents: list[str]
+    document_topics: np.ndarray
+    questions: list[str]
+    question_topics: np.ndarray
+
+
+def unpacked(cache: Path) -> Path:
+    """The root into which the Debian documentation packages are unpacked (fetched once)."""
+    root = cache / "root"
+    debs = cache / "debs"
+    if not (root / "usr/share/doc/python3.11/html/_sources").is_dir() or not list(
+        (root / "usr/share/perl").glob("*/pod/perlfaq4.pod")
+    ):
+        debs.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["apt-get", "download", *PACKAGES], cwd=debs, check=True)
+        for deb in sorted(debs.glob("*.deb")):
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+    return root
+
+
+def _paragraphs(lines: list[str]) -> list[list[str]]:
+    out: list[list[str]] = []
+    block: list[str] = []
+    for line in lines:
+        if line.strip():
+            block.append(line)
+        elif block:
+            out.append(block)
+            block = []
+    if block:
+        out.append(block)
+    return out
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _spread(items: list[str], limit: int) -> list[str]:
+    """At most ``limit`` items, evenly spaced, so every part of a long source is represented."""
+    if len(items) <= limit:
+        return items
+    index = np.linspace(0, len(items) - 1, limit).round().astype(int)
+    return [items[i] for i in index]
+
+
+# ---- Perl FAQ (POD) ---------------------------------------------------------------------------
+
+_POD_CODES = re.compile(r"[A-Z]<<+\s+(.*?)\s+>>+|[A-Z]<([^<>]*)>")
+
+
+def _pod_text(text: str) -> str:
+    # Inner codes first (C<$x> inside L<...>), repeated until no code is left.
+    previous = None
+    while previous != text:
+        previous = text
+        text = _POD_CODES.sub(lambda m: (m.group(1) or m.group(2) or "").split("|")[-1], text)
+    return " ".join(text.split())
+
+
+PERLFAQ_TOPICS = {
+    "perlfaq3": "programming tools",
+    "perlfaq4": "data manipulation",
+    "perlfaq5": "files and formats",
+    "perlfaq6": "regular expressions",
+    "perlfaq7": "general perl language issues",
+    "perlfaq8": "system interaction",
+    "perlfaq9": "web, email and networking",
+}
+
+
+def perlfaq(root: Path) -> Collection:
+    pods = next((root / "usr/share/perl").glob("*/pod"))
+    docs: list[tuple[str, int]] = []
+    questions: list[tuple[str, int]] = []
+    for topic, part in enumerate(PERLFAQ_TOPICS):
+        lines = (pods / f"{part}.pod").read_text(encoding="utf-8").splitlines()
+        in_answer = False
+        topic_docs, topic_questions = [], []
+        for block in _paragraphs(lines):
+            first = block[0]
+            if first.startswith("=head2 "):
+                topic_questions.append(_pod_text(first[len("=head2 ") :]))
+                in_answer = True
+            elif first.startswith("=head1"):
+                in_answer = False
+            elif first.startswith((" ", "\t", "=", "X<")) or not in_answer:
+                continue  # code, POD commands, index entries, preamble
+            else:
+                text = _pod_text(" ".join(block))
+                if _words(text) >= MIN_WORDS and not text.startswith("(contributed by"):
+                    topic_docs.append(text)
+        docs += [(t, topic) for t in _spread(topic_docs, MAX_DOCS_PER_TOPIC)]
+        questions += [(q, topic) for q in _spread(topic_questions, MAX_QUESTIONS_PER_TOPIC)]
+    return _collection("perlfaq", list(PERLFAQ_TOPICS.values()), docs, questions)
+
+
+# ---- reStructuredText (Python docs) ---------------------------------------------------------
+
+_RST_ROLE = re.compile(r":[a-z:]+:`~?!?([^`<]*?)(?:\s*<[^`]*>)?`")
+_RST_LINK = re.compile(r"`([^`<]+?)\s*<[^`]*>`_+")
+_RST_MARKUP = re.compile(r"``|\*\*|(?<!\w)\*(?=\w)|(?<=\w)\*(?!\w)|`_?|\|")
+_UNDERLINE = re.compile(r"^([=\-~^*#+\"'])\1{3,}\s*$")
+
+
+def _rst_text(text: str) -> str:
+    text = _RST_ROLE.sub(lambda m: m.group(1), text)
+    text = _RST_LINK.sub(lambda m: m.group(1), text)
+    text = _RST_MARKUP.sub("", text)
+    return " ".join(text.split())
+
+
+def _prose(block: list[str]) -> str | None:
+    """The text of a prose paragraph, or None for code, directives, tables and lists of links."""
+    first = block[0]
+    if first.startswith((" ", "\t", "..", ">>>", "|", "+-", "==", ":")) or first.strip() == "::":
+        return None
+    text = _rst_text(" ".join(line.strip() for line in block))
+    return text if _words(text) >= MIN_WORDS else None
+
+
+PYFAQ_TOPICS = {
+    "general": "general python faq",
+    "programming": "programming faq",
+    "design": "design and history faq",
+    "library": "library and extension faq",
+    "extending": "extending/embedding faq",
+    "windows": "python on windows faq",
+}
+
+
+def pyfaq(root: Path) -> Collection:
+    faq = root / "usr/share/doc/python3.11/html/_sources/faq"
+    docs: list[tuple[str, int]] = []
+    questions: list[tuple[str, int]] = []
+    for topic, name in enumerate(PYFAQ_TOPICS):
+        lines = (faq / f"{name}.rst.txt").read_text(encoding="utf-8").splitlines()
+        topic_docs, topic_questions = [], []
+        in_code = False
+        for i, line in enumerate(lines):
+            # A question is a heading underlined with '-'; the FAQ's categories use '='.
+            if i + 1 < len(lines) and re.fullmatch(r"-{5,}\s*", lines[i + 1]) and line.strip():
+                topic_questions.append(_rst_text(line.strip()))
+        for block in _paragraphs(lines):
+            if len(block) > 1 and _UNDERLINE.match(block[-1]):
+                continue  # a heading
+            if in_code and block[0].startswith((" ", "\t")):
+                continue
+            in_code = block[-1].rstrip().endswith("::")
+            text = _prose(block)
+            if text:
+                topic_docs.append(text.rstrip(":") + ("." if text.endswith("::") else ""))
+        docs += [(t, topic) for t in _spread(topic_docs, MAX_DOCS_PER_TOPIC)]
+        questions += [(q, topic) for q in _spread(topic_questions, MAX_QUESTIONS_PER_TOPIC)]
+    return _collection("pyfaq", list(PYFAQ_TOPICS.values()), docs, questions)
+
+
+PYLIB_CHAPTERS = {
+    "text": "text processing",
+    "datatypes": "data types",
+    "numeric": "numeric and mathematical modules",
+    "functional": "functional programming modules",
+    "filesys": "file and directory access",
+    "persistence": "data persistence",
+    "archiving": "data compression and archiving",
+    "fileformats": "file formats",
+    "crypto": "cryptographic services",
+    "concurrency": "concurrent execution",
+    "markup": "structured markup processing",
+    "internet": "internet protocols and support",
+}
+
+_DIRECTIVE = re.compile(r"^(\s*)\.\. (function|method|class|classmethod|staticmethod)::")
+# First words that do not start an imperative description ("The ...", "This ...").
+_NOT_VERBS = {
+    "the", "this", "a", "an", "if", "like", "in", "when", "for", "on", "note", "see", "same",
+    "similar", "deprecated", "new", "changed", "alias", "as", "it", "these", "all",
+    "abstract", "base", "exception", "raised", "subclass", "instances", "class", "method",
+    "function", "constructor", "optional", "availability", "equivalent", "identical", "calling",
+    "by", "unlike", "with", "each", "one", "two", "only", "called", "whether",
+    "used", "read-only", "wrapper", "default", "return-value", "helper", "convenience",
+}  # fmt: skip
+_TEMPLATES = (
+    "How do I {verb} {rest} in Python?",
+    "Is there a way to {verb} {rest}?",
+    "What should I use to {verb} {rest}?",
+    "How can I {verb} {rest}?",
+)
+
+
+def _question(sentence: str, serial: int) -> str | None:
+    """A user's question for an imperative description sentence, or None if it is not one."""
+    words = sentence.rstrip(".").split(" ", 1)
+    if len(words) < 2 or words[0].lower() in _NOT_VERBS or not words[0][:1].isupper():
+        return None
+    verb, rest = words[0].lower(), words[1]
+    if not verb.isalpha() or _words(rest) < 3:
+        return None
+    if verb in ("return", "returns") and rest.lower().startswith(("true if ", "true when ")):
+        verb, rest = "check", "whether " + rest.split(" ", 2)[2]
+    elif verb in ("return", "returns"):
+        verb = "get"
+    elif verb.endswith("es") and verb[:-2].endswith(("ss", "sh", "ch", "x")):
+        verb = verb[:-2]
+    elif verb.endswith("s") and not verb.endswith("ss"):
+        verb = verb[:-1]
+    rest = rest[0].lower() + rest[1:] if rest[:2].isalpha() and not rest[:2].isupper() else rest
+    return _TEMPLATES[serial % len(_TEMPLATES)].format(verb=verb, rest=rest)
+
+
+def pylib(root: Path) -> Collection:
+    library = root / "usr/share/doc/python3.11/html/_sources/library"
+    docs: list[tuple[str, int]] = []
+    questions: list[tuple[str, int]] = []
+    for topic, chapter in enumerate(PYLIB_CHAPTERS):
+        index = (library / f"{chapter}.rst.txt").read_text(encoding="utf-8")
+        modules = re.findall(r"^   ([a-z_][a-z0-9_.]*)\.rst\s*$", index, flags=re.M)
+        topic_docs, topic_questions = [], []
+        for module in modules:
+            path = library / f"{module}.rst.txt"
+            if not path.exists():
+                continue
+            lines = path.read_text(encoding="utf-8").splitlines()
+            first_of_directive: set[int] = set()
+            for i, line in enumerate(lines):
+                match = _DIRECTIVE.match(line)
+                if not match:
+                    continue
+                j = i + 1
+                while j < len(lines) and lines[j].strip():  # signature continuation lines
+                    j += 1
+                while j < len(lines) and not lines[j].strip():
+                    j += 1
+                body: list[str] = []
+                while j < len(lines) and lines[j].strip():
+                    first_of_directive.add(j)
+                    body.append(lines[j].strip())
+                    j += 1
+                if not body or body[0].startswith(("..", ":")):
+                    continue
+                sentence = re.split(r"(?<=[a-z0-9)])\.\s", _rst_text(" ".join(body)) + " ")[0]
+                question = _question(sentence.strip(), len(topic_questions))
+                if question:
+                    topic_questions.append(question)
+            in_code = False
+            row = 0
+            for block in _paragraphs(lines):
+                start = lines.index(block[0], row)
+                row = start + len(block)
+                code_block = in_code and block[0].startswith((" ", "\t"))
+                in_code = block[-1].rstrip().endswith("::")
+                if code_block or start in first_of_directive:
+                    continue  # code, or a description a question was made from
+                if len(block) > 1 and _UNDERLINE.match(block[-1]):
+                    continue
+                text = _prose([line.strip() for line in block] if block[0][:3] == "   " and
+                              not block[0].startswith("    ") else block)  # fmt: skip
+                if text:
+                    topic_docs.append(text)
+        docs += [(t, topic) for t in _spread(topic_docs, MAX_DOCS_PER_TOPIC)]
+        questions += [(q, topic) for q in _spread(topic_questions, MAX_QUESTIONS_PER_TOPIC)]
+    return _collection("pylib", list(PYLIB_CHAPTERS.values()), docs, questions)
+
+
+def company() -> Collection:
+    sys.path.insert(0, str(HERE.parent / "real_embeddings"))
+    from texts import TOPICS
+
+    docs = [(p, t) for t, name in enumerate(TOPICS) for p in TOPICS[name]["passages"]]
+    questions = [(q, t) for t, name in enumerate(TOPICS) for q in TOPICS[name]["questions"]]
+    return _collection("company", list(TOPICS), docs, questions)
+
+
+def _collection(
+    name: str, topics: list[str], docs: list[tuple[str, int]], questions: list[tuple[str, int]]
+) -> Collection:
+    # The same text twice (a repeated boilerplate paragraph) would be its own nearest neighbour.
+    docs = list(dict.fromkeys(docs))
+    questions = list(dict.fromkeys(questions))
+    return Collection(
+        name=name,
+        topics=topics,
+        documents=[t for t, _ in docs],
+        document_topics=np.array([k for _, k in docs], dtype=np.int16),
+        questions=[q for q, _ in questions],
+        question_topics=np.array([k for _, k in questions], dtype=np.int16),
+    )
+
+
+def load_all(cache: Path) -> list[Collection]:
+    root = unpacked(cache)
+    return [perlfaq(root), pyfaq(root), pylib(root), company()]

@@ -1,0 +1,103 @@
+"""The in-process drift alarm on real sentence embeddings: when does it first cross?
+
+    $RAGTEL_CACHE_DIR/gaps/venv/bin/python bench/gaps/drift.py [--seeds 3]
+
+Stream per collection, held-out topic and seed (the issue's shape): 2,000 questions drawn with
+replacement; the first 1,000 from the covered topics only, after that 30% from the held-out topic.
+The knowledge base is every other topic's documents. The monitor runs with its defaults (window
+100, baseline 500, auto threshold). Pass: the first crossing is at or after query 1,000 and
+before query 1,150. A second stream per collection and seed never changes (control): it must
+never cross.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see evaluate.py
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1] / "src"))
+
+from corpora import load_all  # noqa: E402
+from evaluate import cache_dir  # noqa: E402
+from vectors import embed  # noqa: E402
+
+from ragtel.monitor import EmbeddingMonitor, MonitorConfig  # noqa: E402
+
+QUERIES, CHANGE_AT, SHARE, WITHIN = 2000, 1000, 0.3, 150
+
+
+def first_crossing(documents: np.ndarray, stream: np.ndarray, seed: int) -> int | None:
+    monitor = EmbeddingMonitor(MonitorConfig(seed=seed))
+    monitor.observe_context(documents)
+    for i, query in enumerate(stream):
+        result = monitor.observe_query(query)
+        if result is not None and result.drift_crossed:
+            return i
+    return None
+
+
+def make_stream(on: np.ndarray, off: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+    rows = on[rng.integers(0, len(on), QUERIES)]
+    if off is not None:
+        after = np.arange(CHANGE_AT, QUERIES)
+        switched = after[rng.random(len(after)) < SHARE]
+        rows[switched] = off[rng.integers(0, len(off), len(switched))]
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--collections", default="perlfaq,pyfaq,pylib,company")
+    args = parser.parse_args()
+    cache = cache_dir()
+    failures = 0
+    runs = 0
+    for collection in load_all(cache):
+        if collection.name not in args.collections.split(","):
+            continue
+        data = embed(collection, cache)
+        delays: list[int | None] = []
+        false_alarms = 0
+        for topic in range(len(collection.topics)):
+            held = collection.question_topics == topic
+            docs = data.documents[collection.document_topics != topic]
+            for seed in range(args.seeds):
+                rng = np.random.default_rng(seed)
+                stream = make_stream(data.questions[~held], data.questions[held], rng)
+                at = first_crossing(docs, stream, seed)
+                runs += 1
+                if at is not None and at < CHANGE_AT:
+                    false_alarms += 1
+                    delays.append(None)
+                else:
+                    delays.append(None if at is None else at - CHANGE_AT)
+        controls = []
+        for seed in range(args.seeds):
+            rng = np.random.default_rng(100 + seed)
+            controls.append(first_crossing(data.documents, make_stream(data.questions, None, rng),
+                                           seed))  # fmt: skip
+        late = [d for d in delays if d is None or d >= WITHIN]
+        failures += len(late) + sum(c is not None for c in controls)
+        known = [d for d in delays if d is not None]
+        print(
+            f"{collection.name:<8} {len(delays)} streams: false alarms before the change "
+            f"{false_alarms}, crossed within {WITHIN} {len(delays) - len(late)}, "
+            f"delay median {np.median(known) if known else float('nan'):.0f} max "
+            f"{max(known) if known else float('nan')}; unchanged streams crossing "
+            f"{sum(c is not None for c in controls)} of {len(controls)}",
+            flush=True,
+        )
+    print(f"{runs} changed streams: {failures} failures")
+
+
+if __name__ == "__main__":
+    main()
