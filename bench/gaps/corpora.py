@@ -33,6 +33,10 @@ PACKAGES = ("perl-doc", "python3.11-doc")
 MIN_WORDS = 8  # shorter paragraphs are headings, captions or code remnants, not knowledge
 MAX_DOCS_PER_TOPIC = 120
 MAX_QUESTIONS_PER_TOPIC = 60
+# The Library Reference has twelve topics of long chapters; fewer per topic keeps its one-time
+# embedding (numpy MiniLM on a shared 2-core machine) to minutes.
+PYLIB_DOCS_PER_TOPIC = 60
+PYLIB_QUESTIONS_PER_TOPIC = 40
 
 
 @dataclass(frozen=True)
@@ -298,8 +302,8 @@ def pylib(root: Path) -> Collection:
                               not block[0].startswith("    ") else block)  # fmt: skip
                 if text:
                     topic_docs.append(text)
-        docs += [(t, topic) for t in _spread(topic_docs, MAX_DOCS_PER_TOPIC)]
-        questions += [(q, topic) for q in _spread(topic_questions, MAX_QUESTIONS_PER_TOPIC)]
+        docs += [(t, topic) for t in _spread(topic_docs, PYLIB_DOCS_PER_TOPIC)]
+        questions += [(q, topic) for q in _spread(topic_questions, PYLIB_QUESTIONS_PER_TOPIC)]
     return _collection("pylib", list(PYLIB_CHAPTERS.values()), docs, questions)
 
 

@@ -6,7 +6,8 @@ baselines report every cluster whose queries stand nearly alone: its normalised 
 ``SHARE``. Only the ranking matters for precision and recall of the top gap; ``SHARE`` decides
 what a baseline reports when nothing is missing.
 
-- ``ragtel``: the library's :func:`find_gaps` as it stands on this branch.
+- ``ragtel``: the library's :func:`ragtel.analysis.gaps.find_gaps` as it stands in this checkout.
+- ``ragtel (before)``: the method it replaced (issue 13), kept verbatim in ``gaps_before.py``.
 - ``umap-hdbscan``: Phoenix's embedding view (UMAP to 3 dimensions, n_neighbors 15, min_dist 0,
   then HDBSCAN with min_cluster_size 10, min_samples 1, its UI defaults) over queries and
   documents together; clusters ranked by query share.
@@ -45,6 +46,12 @@ def ragtel_current(queries: np.ndarray, documents: np.ndarray) -> list[np.ndarra
     return [c.queries for c in find_gaps(queries, documents).clusters]
 
 
+def ragtel_before(queries: np.ndarray, documents: np.ndarray) -> list[np.ndarray]:
+    from gaps_before import find_gaps
+
+    return [c.queries for c in find_gaps(queries, documents).clusters]
+
+
 def umap_hdbscan(queries: np.ndarray, documents: np.ndarray) -> list[np.ndarray]:
     import hdbscan
     import umap
@@ -73,7 +80,8 @@ def kmeans_silhouette(queries: np.ndarray, documents: np.ndarray) -> list[np.nda
 
 
 METHODS: dict[str, Method] = {
-    "ragtel (before)": ragtel_current,
+    "ragtel (before)": ragtel_before,
+    "ragtel": ragtel_current,
     "umap-hdbscan": umap_hdbscan,
     "kmeans-silhouette": kmeans_silhouette,
 }

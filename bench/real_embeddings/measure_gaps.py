@@ -1,6 +1,6 @@
 """Measure the gap finder's precision/recall on synthetic streams and on real MiniLM vectors.
 
-    python bench/real_embeddings/measure_gaps.py [--dims 32] [--z 2.0]
+    python bench/real_embeddings/measure_gaps.py [--z 1.25] [--support 3]
 
 Real: leave-one-topic-out over tests/data/monitor/real_minilm.npz (8 topics; each in turn is
 removed from the passages and its questions become the off-topic ones). Synthetic: the issue's
@@ -37,11 +37,11 @@ def score(queries: np.ndarray, documents: np.ndarray, off: np.ndarray, params: G
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--dims", type=int, default=GapParams().dims)
     parser.add_argument("--z", type=float, default=GapParams().z)
+    parser.add_argument("--support", type=int, default=GapParams().support)
     parser.add_argument("--neighbours", type=int, default=None)
     args = parser.parse_args()
-    params = GapParams(dims=args.dims, z=args.z, neighbours=args.neighbours)
+    params = GapParams(z=args.z, support=args.support, neighbours=args.neighbours)
 
     rows = []
     for seed in range(5):

@@ -1,0 +1,89 @@
+"""The gap finder's steps on small constructed inputs (real vectors: test_real_embeddings)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ragtel.analysis.gaps import GapParams, centre, coverage, find_gaps
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def _topics(rng: np.random.Generator, dim: int, count: int) -> np.ndarray:
+    return _unit(rng.standard_normal((count, dim)))
+
+
+def _around(rng: np.random.Generator, direction: np.ndarray, n: int, noise: float) -> np.ndarray:
+    return _unit(direction + noise * rng.standard_normal((n, len(direction))))
+
+
+def test_coverage_is_the_hub_discounted_best_match_across_blocks() -> None:
+    """Blocked computation (more rows than one block on both sides) equals the formula:
+    max over passages of 2 cos(q, d) - hub(d), hub(d) the mean of d's 10 best question matches."""
+    rng = np.random.default_rng(0)
+    zq, zd = centre(rng.standard_normal((700, 16)), rng.standard_normal((600, 16)))
+    sims = zq.astype(np.float64) @ zd.T.astype(np.float64)
+    hub = np.sort(sims, axis=0)[-10:].mean(axis=0)
+    expected = (2 * sims - hub[None, :]).max(axis=1)
+    assert np.allclose(coverage(zq, zd, hub_neighbours=10), expected, atol=1e-5)
+    assert np.allclose(np.linalg.norm(zq, axis=1), 1.0, atol=1e-5)
+
+
+def test_scattered_poorly_covered_questions_are_not_a_gap() -> None:
+    """Questions of every topic that are each far from the passages (vague ones) are spread
+    over the map: no group of them beats the size reached by chance."""
+    rng = np.random.default_rng(1)
+    topics = _topics(rng, 64, 6)
+    questions = np.vstack([_around(rng, t, 40, 0.15) for t in topics])
+    vague = rng.choice(len(questions), 24, replace=False)
+    questions[vague] = _unit(rng.standard_normal((24, 64)))
+    passages = np.vstack([_around(rng, t, 25, 0.15) for t in topics])
+    assert find_gaps(questions, passages).clusters == []
+
+
+def test_a_missing_topic_is_one_gap_with_its_questions() -> None:
+    rng = np.random.default_rng(2)
+    topics = _topics(rng, 64, 6)
+    questions = np.vstack([_around(rng, t, 40, 0.15) for t in topics])
+    passages = np.vstack([_around(rng, t, 25, 0.15) for t in topics[:5]])
+    found = find_gaps(questions, passages)
+    assert len(found.clusters) == 1
+    members = set(found.clusters[0].queries.tolist())
+    missing = set(range(200, 240))
+    assert len(members & missing) >= 0.9 * len(missing)
+    assert len(members - missing) <= 0.1 * len(members)
+    assert found.chance_size < len(members)
+    assert found.clusters[0].coverage < float(np.median(found.coverage))
+
+
+def test_same_input_same_answer() -> None:
+    rng = np.random.default_rng(3)
+    topics = _topics(rng, 32, 4)
+    questions = np.vstack([_around(rng, t, 30, 0.4) for t in topics])
+    passages = np.vstack([_around(rng, t, 20, 0.4) for t in topics[:3]])
+    first, second = find_gaps(questions, passages), find_gaps(questions, passages)
+    assert [c.queries.tolist() for c in first.clusters] == [
+        c.queries.tolist() for c in second.clusters
+    ]
+    assert first.chance_size == second.chance_size
+
+
+def test_without_shuffles_only_the_size_floor_applies() -> None:
+    rng = np.random.default_rng(4)
+    topics = _topics(rng, 32, 4)
+    questions = np.vstack([_around(rng, t, 30, 0.4) for t in topics])
+    passages = np.vstack([_around(rng, t, 20, 0.4) for t in topics[:3]])
+    found = find_gaps(questions, passages, GapParams(permutations=0))
+    assert found.chance_size == 0.0
+    assert found.clusters and min(len(c.queries) for c in found.clusters) >= 4
+
+
+def test_too_little_input_gives_an_empty_analysis_of_the_right_shapes() -> None:
+    rng = np.random.default_rng(5)
+    for queries, documents in ((2, 10), (10, 0)):
+        found = find_gaps(rng.standard_normal((queries, 8)), rng.standard_normal((documents, 8)))
+        assert found.clusters == []
+        assert found.coverage.shape == (queries,) and found.support.shape == (queries,)
+        assert found.query_xy.shape == (queries, 2) and found.document_xy.shape == (documents, 2)
