@@ -27,7 +27,7 @@ Two methods:
   --method cpu   process CPU time per invoke (median of interleaved rounds); noisy on 2 cores.
 
     python bench/bench_overhead.py [--framework langchain|llamaindex]
-        [--method instructions|cpu] [--json FILE]
+        [--method instructions|cpu] [--jobs N] [--json FILE]
 
 The JSON goes to bench/results/overhead.json (langchain) or overhead-llamaindex.json (llamaindex).
 """
@@ -42,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 VARIANTS = ("none", "floor", "ragtel", "openinference", "openllmetry")
@@ -275,6 +276,7 @@ def main() -> int:
     parser.add_argument("--invokes", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--method", choices=("instructions", "cpu"), default="instructions")
+    parser.add_argument("--jobs", type=int, default=1, help="valgrind runs at once (instructions)")
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--json", help="default: " + ", ".join(DEFAULT_JSON.values()))
     args = parser.parse_args()
@@ -333,15 +335,22 @@ def main() -> int:
 
 def _instructions_main(args: argparse.Namespace) -> int:
     low, high = 40, 240  # a wide spread averages out young-generation collections
-    per_invoke: dict[str, float] = {}
-    for variant in VARIANTS:
-        try:
-            counts = [count_instructions(args.framework, variant, n) for n in (low, high)]
-        except RuntimeError as error:
-            print(f"{variant:14s} skipped: {error}")
-            continue
-        per_invoke[variant] = (counts[1] - counts[0]) / (high - low)
-        print(f"{variant:14s} {per_invoke[variant] / 1e6:8.3f} M instructions/invoke")
+    # Instruction counts do not depend on load, so the valgrind runs may overlap (--jobs).
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        runs = {
+            (variant, n): pool.submit(count_instructions, args.framework, variant, n)
+            for variant in VARIANTS
+            for n in (low, high)
+        }
+        per_invoke: dict[str, float] = {}
+        for variant in VARIANTS:
+            try:
+                counts = [runs[variant, n].result() for n in (low, high)]
+            except RuntimeError as error:
+                print(f"{variant:14s} skipped: {error}")
+                continue
+            per_invoke[variant] = (counts[1] - counts[0]) / (high - low)
+            print(f"{variant:14s} {per_invoke[variant] / 1e6:8.3f} M instructions/invoke")
     return _summarize(
         args, per_invoke, "instructions", "M instructions/invoke", 1e6,
         {"method": "callgrind instructions per invoke"},

@@ -88,14 +88,58 @@ def _json_default(value: Any) -> Any:
     return f"<{type(value).__name__}>"
 
 
+# Built once: json.dumps with any option builds a new encoder on every call, which costs more
+# than encoding a short value. Encoders keep no state between calls (safe across threads).
+_COMPACT = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default
+)
+_COMPACT_PLAIN = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# What those encoders write for a string (quotes and escapes, non-ASCII kept), without the
+# encoder's own call overhead.
+_quote: Callable[[str], str] = json.encoder.encode_basestring
+
+
 def to_json(value: Any) -> str:
     """Compact JSON of ``value`` (see ``to_jsonable``); never raises."""
+    if type(value) is dict:
+        flat = _flat_json(value)
+        if flat is not None:
+            return flat
     try:
-        return json.dumps(
-            value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default
-        )
+        return _COMPACT.encode(value)
     except Exception:  # NaN, cycles, depth, a hostile model_dump: the careful slow path
-        return json.dumps(to_jsonable(value), ensure_ascii=False, separators=(",", ":"))
+        return _COMPACT_PLAIN.encode(to_jsonable(value))
+
+
+def json_string(text: str) -> str:
+    """``text`` as a JSON string literal (quoted and escaped, non-ASCII kept)."""
+    return _quote(text)
+
+
+def compact_json(value: Any) -> str:
+    """Compact JSON of a value made of JSON types only (``to_jsonable``'s output)."""
+    if type(value) is dict:
+        flat = _flat_json(value)
+        if flat is not None:
+            return flat
+    return _COMPACT_PLAIN.encode(value)
+
+
+def _flat_json(mapping: dict[Any, Any]) -> str | None:
+    """The compact JSON of a dict of strings and integers under string keys (metadata, a chain's
+    named inputs), byte for byte what the encoder writes; None for any other dict."""
+    parts = []
+    for key, value in mapping.items():
+        kind = type(value)
+        if type(key) is not str:
+            return None
+        if kind is str:
+            parts.append(f"{_quote(key)}:{_quote(value)}")
+        elif kind is int:
+            parts.append(f"{_quote(key)}:{int.__repr__(value)}")
+        else:
+            return None
+    return "{" + ",".join(parts) + "}"
 
 
 def to_text(value: Any) -> str:

@@ -27,7 +27,7 @@ from typing import Any, Final
 from ragtel import _stats
 from ragtel._guard import report
 from ragtel.config import Settings
-from ragtel.recording.encode import to_jsonable
+from ragtel.recording.encode import compact_json, to_jsonable
 from ragtel.recording.secrets import MASK, is_secret_key, scrub_secrets, strip_secrets
 
 REDACTION_FAILED: Final = "[ragtel: redaction failed]"
@@ -35,6 +35,8 @@ _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _MAX_NAME_CHARS: Final = 1024
 _MAX_STACK_CHARS: Final = 4000  # the end of a trace: the frames nearest the error
 _MAX_METADATA_ITEMS: Final = 64
+_MAX_KNOWN_KEYS: Final = 1024
+_PRETTY_JSON: Final = json.JSONEncoder(ensure_ascii=False)  # json.dumps' default separators
 
 
 def valid_unicode(text: str) -> str:
@@ -49,7 +51,7 @@ def valid_unicode(text: str) -> str:
 class TextPolicy:
     """Redaction and truncation of texts under one set of settings (immutable, shared)."""
 
-    __slots__ = ("_redact", "_secrets", "capture", "max_chars")
+    __slots__ = ("_keys", "_redact", "_secrets", "capture", "max_chars")
 
     def __init__(self, settings: Settings, sdk_max_length: int | None = None) -> None:
         self.capture = settings.capture_content
@@ -57,6 +59,10 @@ class TextPolicy:
         self.max_chars = min(settings.max_text_chars, sdk_max_length or settings.max_text_chars)
         self._secrets = settings.redact_secrets
         self._redact: Callable[[str], str] | None = settings.redact
+        # Metadata keys repeat (every document has a "source"): each key's outcome under this
+        # policy, kept while the policy is ragtel's own (a user's redact function is called on
+        # every text, as documented).
+        self._keys: dict[str, tuple[str, bool, int]] = {}
 
     def clean(self, value: str) -> str:
         """``value`` redacted and valid UTF-8, not cut."""
@@ -103,26 +109,50 @@ class TextPolicy:
         Values of credential-named keys are masked, every key and string value goes through the
         policy; past ``max_chars`` the remaining keys are left out and counted under ``"…"``.
         """
+        items = list(mapping.items())
+        cleaned: list[tuple[str, Any, int]] = []
+        if len(items) <= _MAX_METADATA_ITEMS:
+            cleaned = [self._metadata_item(key, value) for key, value in items]
+            whole = {skey: clean for skey, clean, _ in cleaned}
+            text = compact_json(whole)
+            # Pretty-printed JSON (what the item-by-item measure below counts) adds at most one
+            # character per character of compact JSON: well within the limit, every item fits.
+            if len(whole) == len(items) and 2 + 2 * len(text) <= self.max_chars:
+                return text, sum(item_cuts for _, _, item_cuts in cleaned)
         cuts = 0
         out: dict[str, Any] = {}
         used = 2
-        items = list(mapping.items())
         for i, (key, value) in enumerate(items):
-            skey, key_cut = self.apply(str(key))
-            if self._secrets and is_secret_key(skey):
-                clean: Any = MASK
-                value_cuts = 0
-            else:
-                clean, value_cuts = self._json_value(to_jsonable(value), 1)
-            piece = len(json.dumps({skey: clean}, ensure_ascii=False))
+            skey, clean, item_cuts = cleaned[i] if cleaned else self._metadata_item(key, value)
+            piece = len(_PRETTY_JSON.encode({skey: clean}))
             if i >= _MAX_METADATA_ITEMS or used + piece > self.max_chars:
                 out["…"] = f"{len(items) - i} more"
                 cuts += 1
                 break
             out[skey] = clean
             used += piece
-            cuts += key_cut + value_cuts
-        return json.dumps(out, ensure_ascii=False, separators=(",", ":")), cuts
+            cuts += item_cuts
+        return compact_json(out), cuts
+
+    def _metadata_item(self, key: Any, value: Any) -> tuple[str, Any, int]:
+        """One metadata entry through the policy: its key, its value, and the cuts made."""
+        skey, secret, key_cut = self._key(str(key))
+        if secret:
+            return skey, MASK, key_cut
+        clean, value_cuts = self._json_value(to_jsonable(value), 1)
+        return skey, clean, key_cut + value_cuts
+
+    def _key(self, key: str) -> tuple[str, bool, int]:
+        """A mapping key through the policy, whether it names a credential, and whether it was
+        cut (0 or 1)."""
+        known = self._keys.get(key)
+        if known is not None:
+            return known
+        skey, cut = self.apply(key)
+        outcome = (skey, self._secrets and is_secret_key(skey), int(cut))
+        if self._redact is None and len(self._keys) < _MAX_KNOWN_KEYS:
+            self._keys[key] = outcome
+        return outcome
 
     def _json_value(self, value: Any, depth: int) -> tuple[Any, int]:
         if isinstance(value, str):
@@ -132,8 +162,8 @@ class TextPolicy:
             cuts = 0
             out: dict[str, Any] = {}
             for key, item in value.items():
-                skey, key_cut = self.apply(key)
-                if self._secrets and is_secret_key(skey):
+                skey, secret, key_cut = self._key(key)
+                if secret:
                     out[skey] = MASK
                     continue
                 out[skey], item_cuts = self._json_value(item, depth + 1)

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ragtel.recording import secrets
 from ragtel.recording.secrets import MASK, is_secret_key, scrub_secrets, strip_secrets
 
 
@@ -111,3 +114,30 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
 def test_header_style_names_are_secret(key: str) -> None:
     assert is_secret_key(key)
     assert strip_secrets({"headers": {key: "v"}})["headers"][key] == MASK
+
+
+def _every_pattern(text: str) -> str:
+    """What scrub_secrets means: each pattern applied to the whole text, in order, ungated."""
+    text = secrets._SECRET_TEXT.sub(MASK, text)
+    text = secrets._URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text)
+    return secrets._SECRET_PAIR.sub(rf"\g<1>{MASK}", text)
+
+
+_PIECES = [
+    "sk-proj-AbCdEfGhIjKlMnOpQrStUv", "sk_live_51H8fKjL2mNoPq", "rk_test_51H8fKjL2m",
+    "AIzaSyD9tSrke72PouQMnMXa7eZSW0jkFMBWYq", "hf_AbCdEfGhIjKlMnOpQrStUv", "AKIAABCDEFGHIJKLMNOP",
+    "ghp_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789", "github_pat_11ABCDEF0123456789_xyzXYZ0123",
+    "xoxb-1234567890-abc", "glpat-AbCdEfGhIjKlMnOpQr", "Bearer AbCdEfGhIjKlMnOpQr",
+    "bEaReR AbCdEfGhIjKlMnOpQr", "Basic dXNlcjpzM2NyM3Q=", "BASIC dXNlcjpzM2NyM3Q=",
+    "postgres://app:Hunter2@db", "PassWord=hunter22", "API-KEY: abcd1234", "Token = 'abcd1234'",
+    "credential:xyzw9876", "the key point", "a right-hand side", "x_y", "://", "=", ":", " ",
+    "Invoices are issued on the first day.", "日本語のテキスト", "🙂", "\ud800",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES) | st.text(max_size=12), max_size=6))
+def test_the_gates_never_hide_a_match(pieces: list[str]) -> None:
+    # The literal gates only skip work: any text, any casing, the same as every pattern applied.
+    text = "".join(pieces)
+    assert scrub_secrets(text) == _every_pattern(text)

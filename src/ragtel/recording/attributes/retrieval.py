@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -10,7 +9,7 @@ from opentelemetry.trace import SpanKind
 
 from ragtel import _stats
 from ragtel.recording.budget import text_size
-from ragtel.recording.encode import to_text
+from ragtel.recording.encode import json_string, to_text
 from ragtel.recording.records import Document, RunContext
 from ragtel.semconv import GenAI, OpenInference, Operation, Ragtel, document_prefix
 from ragtel.semconv import SpanKind as OIKind
@@ -93,11 +92,11 @@ def end(step: Step, documents: Sequence[Document]) -> None:
             # content and metadata are serialized once, not once per convention.
             parts = []
             if doc.id is not None:
-                parts.append('"id":' + _dumps(doc.id))
+                parts.append('"id":' + json_string(doc.id))
             if score is not None:
                 parts.append(f'"score":{score!r}')
             if text is not None:
-                parts.append('"content":' + _dumps(text))
+                parts.append('"content":' + json_string(text))
             if metadata is not None:
                 parts.append('"metadata":' + metadata)
             genai_docs.append("{" + ",".join(parts) + "}")
@@ -112,10 +111,6 @@ def end(step: Step, documents: Sequence[Document]) -> None:
     # No output.value (nor its mime type): the documents are the retriever's output, and Phoenix
     # shows them from their own keys.
     step.finish()
-
-
-def _dumps(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
 
 
 def _finite(value: Any) -> float | None:
