@@ -126,19 +126,27 @@ def compact_json(value: Any) -> str:
 
 
 def _flat_json(mapping: dict[Any, Any]) -> str | None:
-    """The compact JSON of a dict of strings and integers under string keys (metadata, a chain's
-    named inputs), byte for byte what the encoder writes; None for any other dict."""
+    """The compact JSON of a dict of strings, numbers, booleans and nulls under string keys
+    (metadata, a chain's named inputs), byte for byte what the encoder writes; None for any
+    other dict (nested values, non-finite floats: the encoder decides)."""
     parts = []
     for key, value in mapping.items():
-        kind = type(value)
         if type(key) is not str:
             return None
+        kind = type(value)
         if kind is str:
-            parts.append(f"{_quote(key)}:{_quote(value)}")
+            encoded = _quote(value)
         elif kind is int:
-            parts.append(f"{_quote(key)}:{int.__repr__(value)}")
+            encoded = int.__repr__(value)
+        elif kind is float and math.isfinite(value):
+            encoded = float.__repr__(value)
+        elif kind is bool:
+            encoded = "true" if value else "false"
+        elif value is None:
+            encoded = "null"
         else:
             return None
+        parts.append(f"{_quote(key)}:{encoded}")
     return "{" + ",".join(parts) + "}"
 
 
