@@ -11,7 +11,7 @@ import asyncio
 import json
 from typing import Any
 
-from backends import Jaeger, flatten_spans
+from backends import Jaeger, flatten_spans, poll
 from llama_index.core.agent.workflow import FunctionAgent
 from opentelemetry.sdk.trace import TracerProvider
 from ragtel_pipeline import assert_tree, by_trace, kind, unique_service
@@ -31,10 +31,19 @@ def _configure(jaeger: Jaeger, service: str) -> TracerProvider:
 
 
 def _agent_trace(jaeger: Jaeger, service: str, min_spans: int) -> list[dict[str, Any]]:
-    spans = flatten_spans(jaeger.find_traces(service, min_spans=min_spans))
+    # Jaeger stores spans as they come off its queue: the service can already show min_spans (the
+    # index build's among them) while the agent's root is still on its way, so wait for the root.
+    def traces_with_agent_root() -> dict[str, list[dict[str, Any]]] | None:
+        traces = by_trace(flatten_spans(jaeger.find_traces(service, min_spans=min_spans)))
+        has_root = any(
+            kind(s) == "AGENT" and not s["parent_span_id"] for t in traces.values() for s in t
+        )
+        return traces if has_root else None
+
+    traces = poll(traces_with_agent_root, timeout=60, what=f"the agent's root span of {service}")
     # Index builds are traces of their own; the question is the one trace with an agent root.
-    agent_traces = [t for t in by_trace(spans).values() if kind(assert_tree(t)) == "AGENT"]
-    assert len(agent_traces) == 1, [[s["name"] for s in t] for t in by_trace(spans).values()]
+    agent_traces = [t for t in traces.values() if kind(assert_tree(t)) == "AGENT"]
+    assert len(agent_traces) == 1, [[s["name"] for s in t] for t in traces.values()]
     return agent_traces[0]
 
 
