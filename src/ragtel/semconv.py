@@ -1,9 +1,9 @@
 """Every attribute name ragtel writes, grouped by convention.
 
 OpenInference names are what Arize Phoenix reads; GenAI names are the OpenTelemetry semantic
-conventions that Jaeger users, Datadog and Grafana read. GenAI names are taken from the
-``opentelemetry-semantic-conventions`` package where it defines them, so a rename upstream is a
-one-line change here. Names neither convention covers live under ``ragtel.``.
+conventions that Jaeger users, Datadog and Grafana read. GenAI names are the registry's
+(semantic-conventions-genai), written out here: a rename upstream is a one-line change. Names
+neither convention covers live under ``ragtel.``.
 
 Indexed OpenInference names (``retrieval.documents.{i}.document.content``) are built by the
 ``*_prefix`` helpers below so that no other module formats attribute names by hand.
@@ -12,8 +12,6 @@ Indexed OpenInference names (``retrieval.documents.{i}.document.content``) are b
 from __future__ import annotations
 
 from typing import Final
-
-from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _genai
 
 
 class OpenInference:
@@ -82,49 +80,80 @@ class SpanKind:
     TOOL: Final = "TOOL"
     RERANKER: Final = "RERANKER"
     AGENT: Final = "AGENT"
+    EVALUATOR: Final = "EVALUATOR"
 
 
 class GenAI:
-    """OpenTelemetry GenAI semantic conventions."""
+    """OpenTelemetry GenAI semantic conventions (the GenAI registry, semantic-conventions-genai).
 
-    OPERATION_NAME: Final = _genai.GEN_AI_OPERATION_NAME
-    PROVIDER_NAME: Final = _genai.GEN_AI_PROVIDER_NAME
-    REQUEST_MODEL: Final = _genai.GEN_AI_REQUEST_MODEL
-    RESPONSE_MODEL: Final = _genai.GEN_AI_RESPONSE_MODEL
-    RESPONSE_ID: Final = _genai.GEN_AI_RESPONSE_ID
-    REQUEST_TEMPERATURE: Final = _genai.GEN_AI_REQUEST_TEMPERATURE
-    REQUEST_MAX_TOKENS: Final = _genai.GEN_AI_REQUEST_MAX_TOKENS
-    REQUEST_TOP_P: Final = _genai.GEN_AI_REQUEST_TOP_P
-    REQUEST_TOP_K: Final = _genai.GEN_AI_REQUEST_TOP_K
-    REQUEST_STREAM: Final = _genai.GEN_AI_REQUEST_STREAM
-    USAGE_INPUT_TOKENS: Final = _genai.GEN_AI_USAGE_INPUT_TOKENS
-    USAGE_OUTPUT_TOKENS: Final = _genai.GEN_AI_USAGE_OUTPUT_TOKENS
-    INPUT_MESSAGES: Final = _genai.GEN_AI_INPUT_MESSAGES
-    OUTPUT_MESSAGES: Final = _genai.GEN_AI_OUTPUT_MESSAGES
-    SYSTEM_INSTRUCTIONS: Final = _genai.GEN_AI_SYSTEM_INSTRUCTIONS
-    RESPONSE_FINISH_REASONS: Final = _genai.GEN_AI_RESPONSE_FINISH_REASONS
-    RESPONSE_TIME_TO_FIRST_CHUNK: Final = _genai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK
-    RETRIEVAL_DOCUMENTS: Final = _genai.GEN_AI_RETRIEVAL_DOCUMENTS
-    RETRIEVAL_QUERY_TEXT: Final = _genai.GEN_AI_RETRIEVAL_QUERY_TEXT
-    DATA_SOURCE_ID: Final = _genai.GEN_AI_DATA_SOURCE_ID
-    EMBEDDINGS_DIMENSION_COUNT: Final = _genai.GEN_AI_EMBEDDINGS_DIMENSION_COUNT
-    CONVERSATION_ID: Final = _genai.GEN_AI_CONVERSATION_ID
-    TOOL_NAME: Final = _genai.GEN_AI_TOOL_NAME
-    TOOL_DESCRIPTION: Final = _genai.GEN_AI_TOOL_DESCRIPTION
-    TOOL_CALL_ARGUMENTS: Final = _genai.GEN_AI_TOOL_CALL_ARGUMENTS
-    TOOL_CALL_RESULT: Final = _genai.GEN_AI_TOOL_CALL_RESULT
-    TOOL_CALL_ID: Final = _genai.GEN_AI_TOOL_CALL_ID
-    TOOL_DEFINITIONS: Final = _genai.GEN_AI_TOOL_DEFINITIONS
-    AGENT_NAME: Final = _genai.GEN_AI_AGENT_NAME
-    WORKFLOW_NAME: Final = _genai.GEN_AI_WORKFLOW_NAME
-    EVALUATION_NAME: Final = _genai.GEN_AI_EVALUATION_NAME
-    EVALUATION_SCORE_VALUE: Final = _genai.GEN_AI_EVALUATION_SCORE_VALUE
-    EVALUATION_SCORE_LABEL: Final = _genai.GEN_AI_EVALUATION_SCORE_LABEL
-    EVALUATION_EXPLANATION: Final = _genai.GEN_AI_EVALUATION_EXPLANATION
-    # Not (yet) in the GenAI conventions; named the way they would be.
-    PROMPT_TEMPLATE: Final = "gen_ai.prompt.template"
-    PROMPT_VARIABLES: Final = "gen_ai.prompt.variables"
-    EMBEDDINGS_VECTORS_COUNT: Final = "gen_ai.embeddings.count"
+    Written out here rather than imported from ``opentelemetry-semantic-conventions``: that
+    package marks its ``gen_ai`` constants deprecated ("moved to the GenAI conventions
+    repository"), and the registry, not a Python package, is what ragtel is checked against
+    (``tests/unit/conformance``).
+    """
+
+    OPERATION_NAME: Final = "gen_ai.operation.name"
+    PROVIDER_NAME: Final = "gen_ai.provider.name"
+    REQUEST_MODEL: Final = "gen_ai.request.model"
+    RESPONSE_MODEL: Final = "gen_ai.response.model"
+    RESPONSE_ID: Final = "gen_ai.response.id"
+    REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+    REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+    REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+    REQUEST_TOP_K: Final = "gen_ai.request.top_k"
+    """The sampling setting of a model request (not a retriever's k: ``RETRIEVAL_TOP_K``)."""
+    REQUEST_FREQUENCY_PENALTY: Final = "gen_ai.request.frequency_penalty"
+    REQUEST_PRESENCE_PENALTY: Final = "gen_ai.request.presence_penalty"
+    REQUEST_SEED: Final = "gen_ai.request.seed"
+    REQUEST_STREAM: Final = "gen_ai.request.stream"
+    """Set (to true) only on a streamed request: unset means not streamed."""
+    USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+    USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+    USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+    USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+    INPUT_MESSAGES: Final = "gen_ai.input.messages"
+    OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+    SYSTEM_INSTRUCTIONS: Final = "gen_ai.system_instructions"
+    RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+    RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+    RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"
+    RETRIEVAL_QUERY_TEXT: Final = "gen_ai.retrieval.query.text"
+    RETRIEVAL_TOP_K: Final = "gen_ai.retrieval.top_k"
+    """How many documents the retriever was asked for (opentelemetry-util-genai 1.3b0's name)."""
+    DATA_SOURCE_ID: Final = "gen_ai.data_source.id"
+    EMBEDDINGS_DIMENSION_COUNT: Final = "gen_ai.embeddings.dimension.count"
+    CONVERSATION_ID: Final = "gen_ai.conversation.id"
+    TOOL_NAME: Final = "gen_ai.tool.name"
+    TOOL_TYPE: Final = "gen_ai.tool.type"
+    TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
+    TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
+    TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+    TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+    TOOL_DEFINITIONS: Final = "gen_ai.tool.definitions"
+    AGENT_NAME: Final = "gen_ai.agent.name"
+    WORKFLOW_NAME: Final = "gen_ai.workflow.name"
+    PROMPT_VARIABLE: Final = "gen_ai.prompt.variable"
+    """A template attribute: ``gen_ai.prompt.variable.<name>`` (see ``prompt_variable``)."""
+    PROMPT_VERSION: Final = "gen_ai.prompt.version"
+    EVALUATION_NAME: Final = "gen_ai.evaluation.name"
+    EVALUATION_SCORE_VALUE: Final = "gen_ai.evaluation.score.value"
+    EVALUATION_SCORE_LABEL: Final = "gen_ai.evaluation.score.label"
+    EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
+    EVALUATION_RESULT_EVENT: Final = "gen_ai.evaluation.result"
+
+
+class Core:
+    """General OpenTelemetry attributes the GenAI span types reference."""
+
+    ERROR_TYPE: Final = "error.type"
+    SERVER_ADDRESS: Final = "server.address"
+    SERVER_PORT: Final = "server.port"
+
+
+class ToolType:
+    """Values of ``gen_ai.tool.type``."""
+
+    FUNCTION: Final = "function"
 
 
 class Operation:
@@ -143,9 +172,13 @@ class Ragtel:
     """ragtel's own names, for what neither convention covers."""
 
     STEP: Final = "ragtel.step"
+    RETRIEVER_NAME: Final = "ragtel.retriever.name"
     DOCUMENTS_COUNT: Final = "ragtel.retrieval.documents.count"
     DOCUMENTS_RECORDED: Final = "ragtel.retrieval.documents.recorded"
     DOCUMENTS_TRUNCATED: Final = "ragtel.retrieval.documents.truncated"
+    DOCUMENTS_OUTSIDE_GENAI: Final = "ragtel.retrieval.documents.not_in_genai"
+    """Documents left out of ``gen_ai.retrieval.documents`` for want of the id or score its
+    schema requires (recorded under OpenInference's indexed keys)."""
     EMBEDDINGS_COUNT: Final = "ragtel.embedding.count"
     EMBEDDINGS_RECORDED: Final = "ragtel.embedding.recorded"
     EMBEDDINGS_TRUNCATED: Final = "ragtel.embedding.truncated"
@@ -163,6 +196,9 @@ class Ragtel:
     SPAN_BYTES_TRUNCATED: Final = "ragtel.span.bytes_truncated"
     STREAM_ABANDONED: Final = "ragtel.llm.stream.abandoned"
     """Why a streamed answer ended early: ``closed`` by the consumer or garbage ``collected``."""
+    PROMPT_TEMPLATE: Final = "ragtel.prompt.template"
+    """A chat template's messages as a JSON list of ``{role, template}`` (the GenAI registry
+    names the variables and the version but not the template itself)."""
     PROMPT_MESSAGES_COUNT: Final = "ragtel.prompt.messages.count"
     PROMPT_VARIABLE_NAMES: Final = "ragtel.prompt.variable_names"
     RUN_ID: Final = "ragtel.run_id"
@@ -183,6 +219,11 @@ class EmbeddingRole:
     QUERY_DOCUMENT: Final = "query_document"
     """Documents embedded while answering a query (a filter or re-ranker re-embedding what was
     retrieved): neither a query nor the knowledge base, so the monitor leaves them out."""
+
+
+def prompt_variable(name: str) -> str:
+    """``gen_ai.prompt.variable.{name}``."""
+    return f"{GenAI.PROMPT_VARIABLE}.{name}"
 
 
 def document_prefix(index: int) -> str:

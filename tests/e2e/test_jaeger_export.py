@@ -33,7 +33,7 @@ def _check_demo_traces(jaeger: Jaeger, service: str, answers: list[str]) -> None
     seen_questions = set()
     for trace_spans in traces:
         root = assert_tree(trace_spans)
-        assert root["name"] == "RunnableSequence"
+        assert root["name"] == "invoke_workflow RunnableSequence"
         kinds = {kind(s): s for s in trace_spans}
         assert set(kinds) == {"CHAIN", "RETRIEVER", "EMBEDDING", "PROMPT", "LLM"}
 
@@ -45,6 +45,9 @@ def _check_demo_traces(jaeger: Jaeger, service: str, answers: list[str]) -> None
         assert isinstance(retriever["retrieval.documents.0.document.score"], float)
         docs = json.loads(retriever["gen_ai.retrieval.documents"])
         assert len(docs) == 3 and docs[0]["id"] == retriever["retrieval.documents.0.document.id"]
+        # The GenAI registry's span kinds, as Jaeger stores them.
+        assert kinds["RETRIEVER"]["kind"] == kinds["LLM"]["kind"] == "CLIENT"
+        assert root["kind"] == "INTERNAL"
 
         embedding = kinds["EMBEDDING"]
         assert embedding["parent_span_id"] == kinds["RETRIEVER"]["span_id"]

@@ -2,10 +2,11 @@
 
 Each run indexes the corpus, answers the demo questions with ``build_query_engine()`` and one more
 with ``build_query_engine(streaming=True)``, consuming the stream. What a user of each backend
-should then see, per query: one trace ``RetrieverQueryEngine.query`` (CHAIN) with the retrieval
-(RETRIEVER) and its query embedding (EMBEDDING) under it, and the synthesizer (CHAIN) holding the
-prompt (PROMPT) and the model call (LLM); the retrieved nodes with the ids and scores LlamaIndex
-gives, the template, the token counts, and the query vector the demo's embedding computes.
+should then see, per query: one trace ``invoke_workflow RetrieverQueryEngine.query`` (CHAIN) with
+the retrieval (RETRIEVER) and its query embedding (EMBEDDING) under it, and the synthesizer (CHAIN)
+holding the prompt (PROMPT) and the model call (LLM); the retrieved nodes with the ids and scores
+LlamaIndex gives, the template, the token counts, and the query vector the demo's embedding
+computes.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ def _check_query_trace(spans: list[dict[str, Any]], run: DemoRun) -> str:
     """Assert on one query's trace; return its question."""
     assert len(spans) == QUERY_SPANS, sorted(s["name"] for s in spans)
     root = assert_tree(spans)
-    assert root["name"] == "RetrieverQueryEngine.query" and kind(root) == "CHAIN"
+    assert root["name"] == "invoke_workflow RetrieverQueryEngine.query" and kind(root) == "CHAIN"
     assert sorted(kind(s) for s in spans) == sorted(
         ["CHAIN", "CHAIN", "RETRIEVER", "EMBEDDING", "PROMPT", "LLM"]
     )
@@ -150,7 +151,7 @@ def _check_query_trace(spans: list[dict[str, Any]], run: DemoRun) -> str:
 
     r = retrieval["attributes"]
     assert r["input.value"] == question
-    assert int(r["gen_ai.request.top_k"]) == TOP_K
+    assert int(r["gen_ai.retrieval.top_k"]) == TOP_K
     expected = run.retrieved[question]
     assert len(expected) == TOP_K
     metadata = {doc_id: meta for doc_id, _, meta in DOCUMENTS}
@@ -211,7 +212,7 @@ def _check_query_trace(spans: list[dict[str, Any]], run: DemoRun) -> str:
 def _check_index_trace(spans: list[dict[str, Any]]) -> None:
     assert len(spans) == INDEX_SPANS
     root = assert_tree(spans)
-    assert root["name"] == "index_documents" and kind(root) == "CHAIN"
+    assert root["name"] == "invoke_workflow index_documents" and kind(root) == "CHAIN"
     requests = _children(spans, root)
     assert [kind(s) for s in requests] == ["EMBEDDING"] * 2
     vectors: dict[str, list[float]] = {}
@@ -285,7 +286,7 @@ def test_llamaindex_streamed_answer_in_one_jaeger_trace(jaeger: Jaeger) -> None:
     spans = flatten_spans(jaeger.find_traces(service, min_spans=INDEX_SPANS + QUERY_SPANS))
     [trace_spans] = [t for t in by_trace(spans).values() if len(t) == QUERY_SPANS]
     root = assert_tree(trace_spans)
-    assert root["name"] == "RetrieverQueryEngine.query"
+    assert root["name"] == "invoke_workflow RetrieverQueryEngine.query"
     llm = _only(trace_spans, "LLM")
     parents = {s["span_id"]: s for s in trace_spans}
     chain = [llm]
@@ -294,7 +295,7 @@ def test_llamaindex_streamed_answer_in_one_jaeger_trace(jaeger: Jaeger) -> None:
     assert [s["name"] for s in chain] == [
         f"chat {MODEL}",
         "CompactAndRefine.synthesize",
-        "RetrieverQueryEngine.query",
+        "invoke_workflow RetrieverQueryEngine.query",
     ]
     a = llm["attributes"]
     assert a["llm.output_messages.0.message.content"] == "".join(pieces)

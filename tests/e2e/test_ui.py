@@ -69,7 +69,9 @@ def test_jaeger_ui_shows_question_documents_and_answer(jaeger: Jaeger, browser: 
 
     # The search list: one row per trace, named after its root span; the index build apart.
     browser.open(f"{jaeger.query_url}/search?" + urllib.parse.urlencode({"service": service}))
-    browser.wait_for_text(f"{service}: {facts['root']}", f"{service}: index_documents")
+    browser.wait_for_text(
+        f"{service}: {facts['root']}", f"{service}: invoke_workflow index_documents"
+    )
     settle()
     browser.screenshot(SHOTS / "jaeger-search.png")
 

@@ -3,11 +3,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from langchain_core.vectorstores import InMemoryVectorStore, VectorStoreRetriever
 
 import ragtel
 from ragtel import TraceConfig
 from ragtel.demo.corpus import QUESTIONS
 from ragtel.demo.langchain_app import build_chain
+from ragtel.demo.local_models import HashEmbeddings
 from ragtel.langchain import RagtelCallbackHandler
 from tests.unit.conftest import Traced, assert_well_formed
 
@@ -24,7 +26,9 @@ def instrumented(traced: Traced) -> Iterator[Traced]:
 def test_every_runnable_is_traced_without_callbacks(instrumented: Traced) -> None:
     build_chain().invoke(QUESTIONS[0])
     (spans,) = instrumented.traces().values()
-    assert assert_well_formed(spans).name == "RunnableSequence"
+    assert assert_well_formed(spans).name == "invoke_workflow RunnableSequence"
+    (retrieval,) = [s for s in spans if s.attributes["openinference.span.kind"] == "RETRIEVER"]
+    assert retrieval.attributes["gen_ai.retrieval.top_k"] == 3  # the retriever's search_kwargs
     assert {s.attributes["openinference.span.kind"] for s in spans} >= {
         "CHAIN",
         "RETRIEVER",
@@ -52,6 +56,10 @@ def test_uninstrument_stops_tracing(traced: Traced) -> None:
     ragtel.uninstrument()
     build_chain().invoke(QUESTIONS[3])
     assert traced.spans == ()
+    # The retriever's k is reported only while instrumented: LangChain's own method is back.
+    store = InMemoryVectorStore(HashEmbeddings())
+    retriever = VectorStoreRetriever(vectorstore=store, search_kwargs={"k": 2})
+    assert "ls_retriever_k" not in retriever._get_ls_params()
 
 
 def test_session_and_langchain_metadata_are_stamped(instrumented: Traced) -> None:

@@ -139,7 +139,7 @@ def _check(run: Run, question: str, answer: str | None = None) -> None:
         # Retrievers of the store give scores; the combining ones pass them on in metadata.
         # EmbeddingsFilter rebuilds each document without its id (langchain-community's
         # _DocumentWithState), so the compression retriever's own output has none to record.
-        rebuilt = "ContextualCompressionRetriever" in retrieval.name
+        rebuilt = attrs(retrieval)["ragtel.retriever.name"] == "ContextualCompressionRetriever"
         assert_documents(retrieval, scored=True, ids=not rebuilt)
     embeddings = run.of_kind("EMBEDDING")
     assert embeddings, run.tree()

@@ -153,7 +153,7 @@ def _router(li_index: Any) -> RouterQueryEngine:
 
 def _check_router(run: Run, question: str, answer: str) -> None:
     root = run.root
-    assert root.name.startswith("RouterQueryEngine") and run.kind(root) == "CHAIN"
+    assert root.name.startswith("invoke_workflow RouterQueryEngine") and run.kind(root) == "CHAIN"
     assert attrs(root)["input.value"] == question
     assert attrs(root)["output.value"] == answer
     selector, synthesis = run.of_kind("LLM")

@@ -94,7 +94,7 @@ class ExtractiveLLM(CustomLLM):
 
     model_name: str = "ragtel-extractive-1"
     temperature: float = 0.0
-    provider: str = "ragtel-local"
+    provider: str = "ragtel"  # in process: no registry provider applies
 
     @classmethod
     def class_name(cls) -> str:

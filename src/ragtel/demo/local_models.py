@@ -88,7 +88,9 @@ class ExtractiveChatModel(BaseChatModel):
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> Any:
         params = super()._get_ls_params(stop=stop, **kwargs)
-        params["ls_provider"] = "ragtel-local"
+        # Runs in ragtel's process: no registry provider applies, so ragtel's own name (the
+        # embeddings, from this package, get the same).
+        params["ls_provider"] = "ragtel"
         params["ls_model_name"] = self.model_name
         return params
 

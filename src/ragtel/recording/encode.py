@@ -153,7 +153,8 @@ def _flat_json(mapping: dict[Any, Any]) -> str | None:
 def to_text(value: Any) -> str:
     """A readable string for an input/output value: strings as-is, the rest as JSON."""
     if isinstance(value, str):
-        return value
+        # A str subclass (LangChain's TextAccessor) as a plain str: attribute values are typed.
+        return value if type(value) is str else str.__str__(value)
     content = getattr(value, "content", None)
     if isinstance(content, str):  # LangChain messages, LlamaIndex responses
         return content

@@ -11,9 +11,7 @@ from ragtel._active import provider as current_provider
 from ragtel._active import settings
 from ragtel.recording.runs import root_of
 from ragtel.recording.text import TextPolicy
-from ragtel.semconv import GenAI
-
-EVALUATION_EVENT = "gen_ai.evaluation.result"
+from ragtel.semconv import GenAI, OpenInference, SpanKind
 
 
 def record_feedback(
@@ -24,20 +22,25 @@ def record_feedback(
     label: str | None = None,
     comment: str | None = None,
     name: str = "user_feedback",
+    response_id: str | None = None,
 ) -> None:
     """Export feedback on a trace (``ragtel.last_trace_id()`` gives the one just made).
 
-    The feedback becomes a span named ``feedback`` inside the judged trace, a child of ``span_id``
-    (default: the run's root span), carrying the GenAI evaluation attributes. Raises ValueError for
-    a malformed id or when neither score nor label is given.
+    The GenAI registry's ``gen_ai.evaluation.result`` event belongs to the span it evaluates, but
+    feedback comes after that span ended and an ended span takes no event: so the event is on a
+    span named ``feedback`` (OpenInference kind EVALUATOR), a child of the evaluated span —
+    ``span_id``, by default the run's root (the workflow or agent span) — which also carries the
+    evaluation attributes, for trace viewers that show attributes rather than events.
+    ``response_id`` is the model response judged (``gen_ai.response.id``), when known. Raises
+    ValueError for a malformed id or when neither score nor label is given.
     """
     trace_int = _parse_id(trace_id, 32, "trace_id")
     remembered = root_of(format(trace_int, "032x"))
     # The provider that recorded the run (instrument(tracer_provider=...) or a handler's own), so
     # the feedback is exported where the run was; else the configured one.
-    provider = remembered[1] if remembered is not None else current_provider()
+    provider = remembered.provider if remembered is not None else current_provider()
     if span_id is None:
-        span_int = _parse_id(remembered[0], 16, "span_id") if remembered else None
+        span_int = _parse_id(remembered.root_span_id, 16, "span_id") if remembered else None
     else:
         span_int = _parse_id(span_id, 16, "span_id")
     if score is None and label is None:
@@ -45,13 +48,20 @@ def record_feedback(
     attributes: dict[str, str | float] = {GenAI.EVALUATION_NAME: name}
     if score is not None:
         attributes[GenAI.EVALUATION_SCORE_VALUE] = float(score)
-    # The label and the comment are user text: the text policy applies (the comment is left out
-    # when content capture is off; a label is a category, kept, but redacted and cut).
-    policy = TextPolicy(settings())
+    # The label and the comment are user text: the text policy of the run's settings applies (the
+    # comment is left out when content capture is off; a label is a category, kept, but redacted
+    # and cut).
+    active = remembered.settings if remembered is not None else settings()
+    policy = TextPolicy(active)
     if label is not None:
         attributes[GenAI.EVALUATION_SCORE_LABEL] = policy.apply(str(label))[0]
     if comment is not None and policy.capture:
         attributes[GenAI.EVALUATION_EXPLANATION] = policy.apply(str(comment))[0]
+    event_attributes = dict(attributes)
+    if response_id:
+        event_attributes[GenAI.RESPONSE_ID] = policy.name(str(response_id))
+    if active.openinference:
+        attributes[OpenInference.SPAN_KIND] = SpanKind.EVALUATOR
     parent_ctx = SpanContext(
         trace_id=trace_int,
         # Unknown root: a remote parent with the trace's id keeps the feedback in that trace.
@@ -67,7 +77,7 @@ def record_feedback(
         attributes=attributes,
         start_time=now,
     )
-    span.add_event(EVALUATION_EVENT, attributes, timestamp=now)
+    span.add_event(GenAI.EVALUATION_RESULT_EVENT, event_attributes, timestamp=now)
     span.end(end_time=now)
 
 

@@ -143,7 +143,10 @@ class Recorder:
         operation: str = Operation.CHAT,
         template: PromptTemplate | None = None,
         tools: Sequence[ToolDefinition] = (),
+        endpoint: str | None = None,
     ) -> Step:
+        """A model call. ``provider`` as the framework spells it (``ls_provider``, a LlamaIndex
+        package); ``endpoint`` the base URL the client calls, if it exposes one."""
         self._begin()
         return self._opened(
             generation.start,
@@ -158,6 +161,7 @@ class Recorder:
             operation=operation,
             template=template,
             tools=tools,
+            endpoint=endpoint,
         )
 
     def start_embedding(
@@ -169,10 +173,19 @@ class Recorder:
         model: str | None,
         texts: Sequence[str],
         role: str,
+        provider: str | None = None,
     ) -> Step:
         self._begin()
         return self._opened(
-            embedding.start, self, name, parent, run, model=model, texts=texts, role=role
+            embedding.start,
+            self,
+            name,
+            parent,
+            run,
+            model=model,
+            texts=texts,
+            role=role,
+            provider=provider,
         )
 
     def start_tool(
@@ -225,7 +238,7 @@ class Recorder:
         context = parent.context() if parent is not None else None
         span = self._tracer.start_span(self.policy.name(name), context=context, kind=span_kind)
         if parent is None:
-            remember_root(span, self._tracer_provider)
+            remember_root(span, self._tracer_provider, self.settings)
         step = Step(self, span, kind, attrs)
         if cuts:
             step.cut(Ragtel.TEXT_TRUNCATED_COUNT, cuts)

@@ -80,8 +80,11 @@ class Usage:
     """Token counts reported by the model; None where it reported nothing."""
 
     input_tokens: int | None = None
+    """All input tokens, those read from or written to a provider's cache included."""
     output_tokens: int | None = None
     total_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_creation_tokens: int | None = None
 
     def __bool__(self) -> bool:
         return any(
@@ -100,6 +103,7 @@ class PromptTemplate:
 
 # Metadata keys frameworks and applications use for the conversation a run belongs to.
 SESSION_KEYS = ("session_id", "thread_id", "conversation_id")
+WORKFLOW_KEY = "workflow_name"
 
 
 @dataclass(slots=True)
@@ -110,6 +114,9 @@ class RunContext:
     user_id: str | None = None
     metadata: Mapping[str, Any] | None = None
     tags: Sequence[str] | None = None
+    workflow_name: str | None = None
+    """The application's name for the pipeline (metadata ``workflow_name``); a root without one
+    is named after its run."""
 
     @classmethod
     def from_metadata(
@@ -121,9 +128,11 @@ class RunContext:
         md = metadata or {}
         session_id = next((md[k] for k in SESSION_KEYS if md.get(k)), None)
         user_id = md.get("user_id")
+        workflow = md.get(WORKFLOW_KEY)
         return cls(
             session_id=str(session_id) if session_id is not None else None,
             user_id=str(user_id) if user_id is not None else None,
             metadata=md or None,
             tags=list(tags) if tags else None,
+            workflow_name=str(workflow) if workflow else None,
         )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from contextvars import ContextVar
+from typing import NamedTuple
 
 from opentelemetry.trace import Span, TracerProvider
 
+from ragtel.config import Settings
 from ragtel.recording.session import current_session
 
 _MAX_REMEMBERED = 10_000
@@ -15,12 +17,22 @@ _MAX_REMEMBERED = 10_000
 _last_in_context: ContextVar[str | None] = ContextVar("ragtel_last_trace", default=None)
 _lock = threading.Lock()
 _last_in_process: str | None = None
-# trace id -> (root span id, both hex; the provider that recorded the run)
-_roots: OrderedDict[str, tuple[str, TracerProvider]] = OrderedDict()
 
 
-def remember_root(span: Span, provider: TracerProvider) -> None:
-    """Called by the recorder for each span that starts a ragtel run, with its provider."""
+class Run(NamedTuple):
+    """A run ragtel recorded: its root span, and the provider and settings it was recorded with."""
+
+    root_span_id: str  # hex
+    provider: TracerProvider
+    settings: Settings
+
+
+# trace id (hex) -> the run
+_roots: OrderedDict[str, Run] = OrderedDict()
+
+
+def remember_root(span: Span, provider: TracerProvider, settings: Settings) -> None:
+    """Called by the recorder for each span that starts a ragtel run."""
     global _last_in_process
     ctx = span.get_span_context()
     if not ctx.is_valid:
@@ -32,7 +44,7 @@ def remember_root(span: Span, provider: TracerProvider) -> None:
         session.trace_ids.append(trace_id)
     with _lock:
         _last_in_process = trace_id
-        _roots[trace_id] = (format(ctx.span_id, "016x"), provider)
+        _roots[trace_id] = Run(format(ctx.span_id, "016x"), provider, settings)
         if len(_roots) > _MAX_REMEMBERED:
             _roots.popitem(last=False)
 
@@ -42,7 +54,7 @@ def last_trace_id() -> str | None:
     return _last_in_context.get() or _last_in_process
 
 
-def root_of(trace_id: str) -> tuple[str, TracerProvider] | None:
-    """The root span id of a run ragtel recorded, and the provider it was recorded with."""
+def root_of(trace_id: str) -> Run | None:
+    """The run ragtel recorded in ``trace_id``, if it remembers it."""
     with _lock:
         return _roots.get(trace_id)

@@ -26,10 +26,9 @@ from ragtel.recording.attributes import (
     retrieval,
     tool,
 )
-from ragtel.recording.attributes.io import add_io
 from ragtel.recording.budget import BYTES_PER_ATTRIBUTE, size_of
 from ragtel.recording.records import Document, Message, PromptTemplate, Usage
-from ragtel.semconv import EmbeddingRole, OpenInference, Ragtel
+from ragtel.semconv import Core, EmbeddingRole, Ragtel
 
 if TYPE_CHECKING:
     from ragtel.recording.recorder import Recorder
@@ -137,7 +136,7 @@ class Step:
 
     def add_input(self, inputs: Any) -> None:
         """The input of a step that learned it only at its end (LangChain's streamed runs)."""
-        add_io(self, OpenInference.INPUT_VALUE, inputs)
+        chain.add_input(self, inputs)
 
     def note_provider(self, provider: str | None) -> None:
         """On an AGENT step: the provider of its model, once a generation shows it."""
@@ -208,6 +207,8 @@ class Step:
         if self.ended:
             return
         try:
+            # The exception's class: low-cardinality, no user text (the registry's error.type).
+            self._attrs[Core.ERROR_TYPE] = type(error).__qualname__
             attributes, description = self.recorder.policy.error(error)
             self.span.add_event("exception", attributes)
             self.span.set_status(Status(StatusCode.ERROR, description))

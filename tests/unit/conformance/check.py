@@ -71,6 +71,18 @@ def _openinference_names() -> tuple[set[str], tuple[str, ...]]:
 
 
 _OI_FLAT, _OI_PREFIXES = _openinference_names()
+# What ragtel records with one convention off under the other's names, because the chosen one has
+# none (a decision in the README's attribute table): the GenAI conventions name no embedding
+# vectors, user, metadata or tags, nor documents without an id and a score; OpenInference names
+# no feedback.
+_OI_KEPT = (
+    f"{oi.SpanAttributes.EMBEDDING_EMBEDDINGS}.",
+    f"{oi.SpanAttributes.RETRIEVAL_DOCUMENTS}.",  # documents without the GenAI schema's id/score
+    oi.SpanAttributes.USER_ID,
+    oi.SpanAttributes.METADATA,
+    oi.SpanAttributes.TAG_TAGS,
+)
+_GENAI_KEPT = ("gen_ai.evaluation.",)
 _OI_KINDS = {k.value for k in oi.OpenInferenceSpanKindValues}
 _OI_PROVIDERS = {p.value for p in oi.OpenInferenceLLMProviderValues}
 
@@ -94,14 +106,22 @@ def check_spans(
 ) -> list[Violation]:
     """Every violation in ``spans``; ``genai`` / ``openinference`` say which sets were chosen."""
     reg = registry or load()
+    spans = list(spans)
+    by_id = {s.context.span_id: s for s in spans}
     out: list[Violation] = []
     for span in spans:
-        out.extend(_check_span(span, reg, genai=genai, openinference=openinference))
+        parent = by_id.get(span.parent.span_id) if span.parent is not None else None
+        out.extend(_check_span(span, parent, reg, genai=genai, openinference=openinference))
     return out
 
 
 def _check_span(
-    span: ReadableSpan, reg: Registry, *, genai: bool, openinference: bool
+    span: ReadableSpan,
+    parent: ReadableSpan | None,
+    reg: Registry,
+    *,
+    genai: bool,
+    openinference: bool,
 ) -> list[Violation]:
     attrs: Mapping[str, Any] = span.attributes or {}
     found: list[Violation] = []
@@ -117,7 +137,7 @@ def _check_span(
         operation = attrs.get("gen_ai.operation.name")
         span_type = reg.spans.get(OPERATION_TYPES.get(str(operation), ""))
         if operation is None:
-            bad("gen_ai.operation.name", "missing: no GenAI span type applies")
+            _check_step(span, attrs, bad)
         elif span_type is None:
             bad("gen_ai.operation.name", f"{operation!r} selects no span type")
         else:
@@ -127,9 +147,26 @@ def _check_span(
             "openinference.span.kind",
             f"missing or unknown: {attrs.get('openinference.span.kind')!r}",
         )
+    parent_attrs: Mapping[str, Any] = (parent.attributes or {}) if parent is not None else {}
     for event in span.events:
-        _check_event(event.name, event.attributes or {}, attrs, reg, bad)
+        _check_event(event.name, event.attributes or {}, attrs, parent_attrs, reg, bad, genai)
     return found
+
+
+# GenAI names that fit a span which is no GenAI operation (a step inside a workflow: a prompt
+# template being filled, a chain step, the span that carries feedback on another span).
+_STEP_GENAI = ("gen_ai.conversation.id", "gen_ai.prompt.", "gen_ai.evaluation.")
+
+
+def _check_step(span: ReadableSpan, attrs: Mapping[str, Any], bad: Any) -> None:
+    """A span without ``gen_ai.operation.name``: a run's root must have one (the workflow or the
+    agent); any other span may be a plain step, and then carries no operation's attributes."""
+    if span.parent is None:
+        bad("gen_ai.operation.name", "missing on a root: no GenAI span type applies")
+        return
+    for key in attrs:
+        if key.startswith("gen_ai.") and not key.startswith(_STEP_GENAI):
+            bad(key, "on a span with no gen_ai.operation.name")
 
 
 def _check_type(
@@ -200,7 +237,7 @@ def _check_key(
         return
     entry = reg.attribute(key)
     if key.startswith("gen_ai.") or key in _CORE_ANYWHERE:
-        if not genai and key.startswith("gen_ai."):
+        if not genai and key.startswith("gen_ai.") and not key.startswith(_GENAI_KEPT):
             bad(key, "GenAI name written with the GenAI convention off")
         if entry is None:
             bad(key, "not a GenAI registry name")
@@ -210,7 +247,7 @@ def _check_key(
         _check_value(key, value, entry.type, entry.members, reg, bad)
         return
     if key in _OI_FLAT or key.startswith(_OI_PREFIXES):
-        if not openinference:
+        if not openinference and not key.startswith(_OI_KEPT):
             bad(key, "OpenInference name written with OpenInference off")
         if key == "llm.provider" and value not in _OI_PROVIDERS:
             bad(key, f"{value!r} is not an OpenInference provider")
@@ -220,6 +257,30 @@ def _check_key(
 
 _SCALARS = {"string": str, "int": int, "double": float, "boolean": bool}
 
+# Enums whose registry list is "well-known values": a value none of them applies to may be a
+# custom one ("If one of them applies, then the respective value MUST be used; otherwise, a custom
+# value MAY be used"; error.type: "the canonical name of exception that occurred"). The operation
+# name is not open here: it selects the span type.
+_OPEN_ENUMS = {"gen_ai.provider.name", "error.type"}
+_GENERIC_TOKENS = {"ai", "gcp", "aws", "gen", "ibm", "x"}
+
+
+def _member_spelled_otherwise(key: str, value: str, members: frozenset[str]) -> str | None:
+    """The member a custom value names in another spelling (``google_vertexai`` for
+    ``gcp.vertex_ai``, ``amazon_bedrock`` for ``aws.bedrock``), by the member's distinctive
+    words; None when it names none of them (a provider the registry does not list)."""
+    if key not in _OPEN_ENUMS:
+        return None
+    squashed = re.sub(r"[^a-z]", "", value.lower())
+    for member in sorted(members):
+        lowered = member.lower()
+        words = {w for w in re.split(r"[._]", lowered) if w not in _GENERIC_TOKENS}
+        words.add(re.sub(r"[^a-z]", "", lowered))  # x_ai -> xai
+        words.discard("")
+        if any(w in squashed for w in words):
+            return member
+    return None
+
 
 def _check_value(
     key: str, value: Any, kind: str, members: frozenset[str], reg: Registry, bad: Any
@@ -228,7 +289,10 @@ def _check_value(
         if not isinstance(value, str):
             bad(key, f"enum value of type {type(value).__name__}")
         elif value not in members:
-            bad(key, f"{value!r} is not a registry member")
+            spelled = _member_spelled_otherwise(key, value, members)
+            if spelled is not None or key not in _OPEN_ENUMS:
+                hint = f" (the registry spells it {spelled})" if spelled else ""
+                bad(key, f"{value!r} is not a registry member{hint}")
         return
     if kind == "any":
         schema = reg.schemas.get(key)
@@ -260,8 +324,10 @@ def _check_event(
     name: str,
     event_attrs: Mapping[str, Any],
     span_attrs: Mapping[str, Any],
+    parent_attrs: Mapping[str, Any],
     reg: Registry,
     bad: Any,
+    genai: bool = True,
 ) -> None:
     if name == _EXCEPTION_EVENT or name.startswith("ragtel."):
         return
@@ -278,5 +344,8 @@ def _check_event(
             bad(f"event {name}", f"{key} not a registry name")
         elif entry is not None:
             _check_value(key, value, entry.type, entry.members, reg, bad)
-    if name == "gen_ai.evaluation.result" and "gen_ai.operation.name" not in span_attrs:
-        bad(f"event {name}", "not on the GenAI operation span it evaluates")
+    # "SHOULD be parented to GenAI operation span being evaluated": on that span, or (feedback
+    # given after the span ended) on a span of its own that is the evaluated span's child.
+    evaluated = span_attrs if "gen_ai.operation.name" in span_attrs else parent_attrs
+    if genai and name == "gen_ai.evaluation.result" and "gen_ai.operation.name" not in evaluated:
+        bad(f"event {name}", "not on the GenAI operation span it evaluates, nor under it")

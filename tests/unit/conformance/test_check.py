@@ -4,8 +4,10 @@ names each kind of violation (so that "0 violations" means something)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -108,3 +110,45 @@ def test_evaluation_event_must_sit_on_the_span_it_evaluates() -> None:
     assert any("not on the GenAI operation span" in v for v in found), found
     unnamed = _span(attributes=CHAT, event=("gen_ai.evaluation.result", {}))
     assert any("gen_ai.evaluation.name required" in str(v) for v in check_spans([unnamed]))
+
+
+def test_custom_values_of_open_enums_pass_unless_they_spell_a_member() -> None:
+    custom = {**CHAT, "gen_ai.provider.name": "ollama"}
+    assert check_spans([_span(attributes=custom)]) == []
+    for spelling, member in [("amazon_bedrock", "aws.bedrock"), ("azure", "azure.ai")]:
+        found = [str(v) for v in check_spans([_span(attributes={**CHAT, "gen_ai.provider.name":
+                                                                spelling})])]  # fmt: skip
+        assert any(f"spells it {member}" in v for v in found), found
+
+
+def _child(parent: ReadableSpan, name: str, attributes: dict, event: tuple | None = None) -> Any:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    context = trace.set_span_in_context(trace.NonRecordingSpan(parent.context))
+    span = provider.get_tracer("t").start_span(name, context=context, attributes=attributes)
+    if event:
+        span.add_event(*event)
+    span.end()
+    (finished,) = exporter.get_finished_spans()
+    return finished
+
+
+def test_a_step_inside_a_run_carries_no_operation_attributes() -> None:
+    root = _span(attributes=CHAT)
+    step = _child(root, "ChatPromptTemplate", {"openinference.span.kind": "PROMPT",
+                                               "gen_ai.prompt.variable.q": "x"})  # fmt: skip
+    assert check_spans([root, step]) == []
+    leaky = _child(root, "Chain", {"openinference.span.kind": "CHAIN",
+                                   "gen_ai.request.model": "m"})  # fmt: skip
+    found = [str(v) for v in check_spans([root, leaky])]
+    assert found == ["Chain: gen_ai.request.model: on a span with no gen_ai.operation.name"]
+
+
+def test_evaluation_event_may_sit_on_a_child_of_the_evaluated_span() -> None:
+    root = _span(attributes=CHAT)
+    event = ("gen_ai.evaluation.result", {"gen_ai.evaluation.name": "user_feedback"})
+    feedback = _child(root, "feedback", {"openinference.span.kind": "EVALUATOR"}, event)
+    assert check_spans([root, feedback]) == []
+    # Alone, with the evaluated span not among the spans, the placement cannot be shown.
+    assert any("nor under it" in str(v) for v in check_spans([feedback]))

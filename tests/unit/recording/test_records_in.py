@@ -58,7 +58,7 @@ def test_a_run_of_records_becomes_one_trace_in_both_conventions() -> None:
     root.end_chain("On the 1st.")
 
     spans = exporter.get_finished_spans()
-    assert tree(spans) == ["qa", "  retrieval kb", "  prompt", "  chat m-1"]
+    assert tree(spans) == ["invoke_workflow qa", "  retrieval kb", "  prompt", "  chat m-1"]
     assert len({s.context.trace_id for s in spans}) == 1
     assert ragtel.last_trace_id() == format(spans[0].context.trace_id, "032x")
 
@@ -66,7 +66,7 @@ def test_a_run_of_records_becomes_one_trace_in_both_conventions() -> None:
     assert a["openinference.span.kind"] == "RETRIEVER"
     assert a["gen_ai.operation.name"] == "retrieval"
     assert a["input.value"] == a["gen_ai.retrieval.query.text"] == "invoice?"
-    assert a["gen_ai.request.top_k"] == 3
+    assert a["gen_ai.retrieval.top_k"] == 3
     assert a["retrieval.documents.0.document.id"] == "doc-1"
     assert a["retrieval.documents.1.document.score"] == 0.52
     assert "retrieval.documents.2.document.score" not in a  # the store gave none
@@ -91,9 +91,12 @@ def test_a_run_of_records_becomes_one_trace_in_both_conventions() -> None:
         "api_key": "[REDACTED]",
     }
     assert g["gen_ai.request.temperature"] == 0.2
+    assert g["gen_ai.provider.name"] == "acme"  # no registry member applies: a custom value
+    assert "llm.provider" not in g  # OpenInference's list is closed
 
-    root_attrs = _one(exporter, "qa")
+    root_attrs = _one(exporter, "invoke_workflow qa")
     assert root_attrs["gen_ai.operation.name"] == "invoke_workflow"
+    assert root_attrs["gen_ai.workflow.name"] == "qa"
     assert root_attrs["session.id"] == root_attrs["gen_ai.conversation.id"] == "s-1"
     assert json.loads(str(root_attrs["input.value"])) == {"question": "invoice?"}
 
@@ -102,7 +105,7 @@ def test_the_text_policy_applies_to_every_text_of_a_record() -> None:
     rec, exporter = _recorder(max_text_chars=12, redact=lambda t: t.replace("Alice", "<name>"))
     step = rec.start_retrieval("r", "Alice's key sk-abcdefghijklmnopqrstuv", None)
     step.end_retrieval([Document("Alice wrote a very long document", "d")])
-    a = _one(exporter, "retrieval r")
+    a = _one(exporter, "retrieval")
     assert a["input.value"] == "<name>'s key"  # masked and redacted before the cut
     assert a["retrieval.documents.0.document.content"] == "<name> wrote"
     assert a["ragtel.text.truncated_count"] == 2  # the query and the document
@@ -113,7 +116,7 @@ def test_no_content_captured_leaves_structure_only() -> None:
     rec, exporter = _recorder(capture_content=False)
     step = rec.start_retrieval("r", "secret question", None)
     step.end_retrieval(DOCS)
-    a = _one(exporter, "retrieval r")
+    a = _one(exporter, "retrieval")
     assert a["ragtel.content.captured"] is False
     assert not [k for k, v in a.items() if isinstance(v, str) and "question" in v]
     assert "retrieval.documents.0.document.content" not in a
@@ -126,7 +129,7 @@ def test_the_byte_budget_cuts_documents_and_says_so() -> None:
     documents = [Document("x" * 1000, f"d{i}") for i in range(10)]
     step = rec.start_retrieval("r", "q", None, RunContext())
     step.end_retrieval(documents)
-    a = _one(exporter, "retrieval r")
+    a = _one(exporter, "retrieval")
     recorded = a["ragtel.retrieval.documents.recorded"]
     assert isinstance(recorded, int) and 0 < recorded < 10
     assert f"retrieval.documents.{recorded - 1}.document.content" in a

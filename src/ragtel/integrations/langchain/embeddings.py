@@ -13,6 +13,7 @@ from ragtel.config import TraceConfig
 from ragtel.integrations.langchain.handler import RagtelCallbackHandler
 from ragtel.recording import Recorder, Step, TracerProvider
 from ragtel.recording.current import open_retrieval
+from ragtel.recording.providers import home_package, provider_of_class
 from ragtel.recording.records import INDEX_BUILD, RunContext
 from ragtel.semconv import EmbeddingRole
 
@@ -36,9 +37,13 @@ class TracedEmbeddings(Embeddings):
         tracer_provider: TracerProvider | None = None,
         config: TraceConfig | None = None,
         model_name: str | None = None,
+        provider_name: str | None = None,
     ) -> None:
         self.wrapped = embeddings
         self.model_name = model_name or _model_name(embeddings)
+        # The package the model comes from (langchain_openai -> openai), else the app's own.
+        cls = type(embeddings)
+        self.provider_name = provider_name or provider_of_class(cls) or home_package(cls)
         self._provider = tracer_provider
         self._config = config
         self._recorder: Recorder | None = None
@@ -113,7 +118,13 @@ class TracedEmbeddings(Embeddings):
                 # root, apart from queries in a backend's list of traces.
                 index_build = parent = recorder.start_chain(INDEX_BUILD, None, None, run)
             step = recorder.start_embedding(
-                f"embed_{role}", parent, run, model=self.model_name, texts=texts, role=role
+                f"embed_{role}",
+                parent,
+                run,
+                model=self.model_name,
+                texts=texts,
+                role=role,
+                provider=self.provider_name,
             )
             step.index_build = index_build
             return step

@@ -29,6 +29,10 @@ _STREAM_PLACEHOLDER = {"input": ""}
 _AGENT_INTEGRATIONS = frozenset({"langchain_create_agent"})
 _GRAPH_INTEGRATIONS = frozenset({"langgraph"})
 
+# The run metadata key of a retriever's k (search_kwargs["k"]): ragtel.instrument() adds it to
+# what vector-store retrievers report (install.py); a run's own metadata may set it too.
+RETRIEVER_K_KEY = "ls_retriever_k"
+
 _COMPOSITION_PREFIXES = (
     "RunnableSequence",
     "RunnableParallel",
@@ -219,7 +223,7 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             query,
             parent_step,
             run_ctx,
-            top_k=tr.int_or_none(md.get("ls_retriever_k") or md.get("k")),
+            top_k=tr.int_or_none(md.get(RETRIEVER_K_KEY)),
             data_source=md.get("ls_vector_store_provider"),
         )
         run = self._opened(run_id, step, parent, parent_run_id is not None, run_ctx)
@@ -319,6 +323,7 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             operation=operation,
             template=template,
             tools=tools,
+            endpoint=tr.endpoint(params, serialized),
         )
         self._opened(run_id, step, parent, parent_run_id is not None)
         if parent is not None and parent.root.step.kind == "AGENT":
@@ -337,9 +342,13 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         run = self._closing(run_id)
         if run is None:
             return
-        outputs, usage, finish, response_model = tr.generation_result(response)
+        result = tr.generation_result(response)
         run.step.end_generation(
-            outputs, usage=usage, finish_reasons=finish, response_model=response_model
+            result.outputs,
+            usage=result.usage,
+            finish_reasons=result.finish_reasons,
+            response_model=result.response_model,
+            response_id=result.response_id,
         )
         self._closed(run)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ragtel.config import TraceConfig
-from ragtel.integrations.langchain.handler import RagtelCallbackHandler
+from ragtel.integrations.langchain.handler import RETRIEVER_K_KEY, RagtelCallbackHandler
 from ragtel.recording import TracerProvider
 
 
@@ -29,6 +29,7 @@ def instrument(tracer_provider: TracerProvider | None, config: TraceConfig | Non
 
     slot = _HandlerSlot(RagtelCallbackHandler(tracer_provider, config))
     register_configure_hook(slot, True, RagtelCallbackHandler)  # type: ignore[arg-type]
+    _report_retriever_k()
     return slot
 
 
@@ -36,3 +37,37 @@ def uninstrument(handle: Any) -> None:
     from langchain_core.tracers.context import _configure_hooks
 
     _configure_hooks[:] = [h for h in _configure_hooks if h[0] is not handle]
+    _restore_retriever_k()
+
+
+# A vector-store retriever's k (search_kwargs) reaches no callback: LangChain gives the retriever
+# callback the run's metadata, which holds the retriever's _get_ls_params(). ragtel adds the k
+# there, under RETRIEVER_K_KEY, while instrumented.
+_ORIGINAL_LS_PARAMS = "_ragtel_original_get_ls_params"
+
+
+def _report_retriever_k() -> None:
+    from langchain_core.vectorstores import VectorStoreRetriever
+
+    if _ORIGINAL_LS_PARAMS in vars(VectorStoreRetriever):
+        return
+    original = VectorStoreRetriever._get_ls_params
+
+    def _get_ls_params(self: VectorStoreRetriever, **kwargs: Any) -> Any:
+        params = original(self, **kwargs)
+        k = {**(self.search_kwargs or {}), **kwargs}.get("k")
+        if isinstance(k, int) and not isinstance(k, bool):
+            params[RETRIEVER_K_KEY] = k  # type: ignore[literal-required]
+        return params
+
+    setattr(VectorStoreRetriever, _ORIGINAL_LS_PARAMS, original)
+    VectorStoreRetriever._get_ls_params = _get_ls_params  # type: ignore[method-assign]
+
+
+def _restore_retriever_k() -> None:
+    from langchain_core.vectorstores import VectorStoreRetriever
+
+    original = vars(VectorStoreRetriever).get(_ORIGINAL_LS_PARAMS)
+    if original is not None:
+        VectorStoreRetriever._get_ls_params = original  # type: ignore[method-assign]
+        delattr(VectorStoreRetriever, _ORIGINAL_LS_PARAMS)

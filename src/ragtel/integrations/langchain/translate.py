@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.documents import Document as LangChainDocument
@@ -196,13 +197,23 @@ def _template_message(item: Any) -> tuple[str, str]:
     return (role, "")
 
 
-def generation_result(response: Any) -> tuple[list[Message], Usage, list[str], str | None]:
+@dataclass(slots=True)
+class GenerationResult:
+    outputs: list[Message]
+    usage: Usage
+    finish_reasons: list[str]
+    response_model: str | None
+    response_id: str | None
+
+
+def generation_result(response: Any) -> GenerationResult:
     generations = getattr(response, "generations", None) or [[]]
     first = generations[0] if generations else []
     outputs: list[Message] = []
     finish: list[str] = []
     usage = Usage()
     response_model = None
+    response_id = None
     for gen in first:
         message = getattr(gen, "message", None)
         info = getattr(gen, "generation_info", None) or {}
@@ -213,11 +224,11 @@ def generation_result(response: Any) -> tuple[list[Message], Usage, list[str], s
                 meta.get("finish_reason") or meta.get("stop_reason") or info.get("finish_reason")
             )
             response_model = response_model or meta.get("model_name") or meta.get("model")
+            # The provider's id of the completion (OpenAI's chatcmpl-…, Anthropic's msg_…).
+            response_id = response_id or meta.get("id")
             um = getattr(message, "usage_metadata", None)
             if um:
-                usage = Usage(
-                    um.get("input_tokens"), um.get("output_tokens"), um.get("total_tokens")
-                )
+                usage = _usage_metadata(um)
         else:
             outputs.append(Message("assistant", getattr(gen, "text", "")))
             reason = info.get("finish_reason")
@@ -233,7 +244,40 @@ def generation_result(response: Any) -> tuple[list[Message], Usage, list[str], s
                 int_or_none(raw.get("total_tokens")),
             )
         response_model = response_model or llm_output.get("model_name")
-    return outputs, usage, finish, response_model
+    return GenerationResult(
+        outputs,
+        usage,
+        finish,
+        str(response_model) if response_model else None,
+        str(response_id) if response_id else None,
+    )
+
+
+def _usage_metadata(um: Mapping[str, Any]) -> Usage:
+    # LangChain's input_tokens already include cached ones (its providers add them up).
+    details = um.get("input_token_details") or {}
+    return Usage(
+        um.get("input_tokens"),
+        um.get("output_tokens"),
+        um.get("total_tokens"),
+        cache_read_tokens=int_or_none(details.get("cache_read")),
+        cache_creation_tokens=int_or_none(details.get("cache_creation")),
+    )
+
+
+# Where provider packages keep the base URL they call: invocation parameters or constructor
+# arguments (ChatOpenAI's openai_api_base / base_url, Azure's azure_endpoint, Ollama's base_url).
+_ENDPOINT_KEYS = ("base_url", "openai_api_base", "api_base", "azure_endpoint", "endpoint_url")
+
+
+def endpoint(params: Mapping[str, Any], serialized: Mapping[str, Any] | None) -> str | None:
+    kwargs = (serialized or {}).get("kwargs")
+    for source in (params, kwargs if isinstance(kwargs, Mapping) else {}):
+        for key in _ENDPOINT_KEYS:
+            value = source.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None
 
 
 def document_json(doc: LangChainDocument) -> dict[str, Any]:

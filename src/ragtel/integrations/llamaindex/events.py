@@ -108,6 +108,7 @@ class _Events:
             operation=operation,
             template=template,
             tools=tools,
+            endpoint=tr.endpoint(llm) if llm is not None else None,
         )
         op = _Open(step, owner, _LLM, llm)
         self.generations[span_id] = op
@@ -213,6 +214,7 @@ class _Events:
             model=tr.model_name(event.model_dict, node.instance),
             texts=[t if isinstance(t, str) else "" for t in texts],
             role=role,
+            provider=tr.provider(node.instance),
         )
         if node.embeds is None:
             node.embeds = deque()

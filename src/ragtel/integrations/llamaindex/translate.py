@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from ragtel.recording.providers import home_package, provider_of_class
 from ragtel.recording.records import (
     Document,
     Message,
@@ -50,29 +51,11 @@ _PARAM_FIELDS: Final = (
 # Call keyword arguments that steer LlamaIndex itself rather than the model.
 _NOT_PARAMS: Final = frozenset({"formatted"})
 
-# ``llama_index.llms.<package>`` -> gen_ai.provider.name (well-known values where one exists).
-_PROVIDERS: Final = {
-    "openai": "openai",
-    "openai_like": "openai",
-    "azure_openai": "azure.ai.openai",
-    "anthropic": "anthropic",
-    "bedrock": "aws.bedrock",
-    "bedrock_converse": "aws.bedrock",
-    "gemini": "gcp.gemini",
-    "google_genai": "gcp.gen_ai",
-    "vertex": "gcp.vertex_ai",
-    "mistralai": "mistral_ai",
-    "groq": "groq",
-    "cohere": "cohere",
-    "deepseek": "deepseek",
-    "perplexity": "perplexity",
-    "xai": "x_ai",
-    "ibm": "ibm.watsonx.ai",
-}
-_LLM_PACKAGE: Final = "llama_index.llms."
-
 _class_params: dict[type, tuple[str, ...]] = {}
 _class_providers: dict[type, str | None] = {}
+# Where LlamaIndex model classes keep the base URL they call (OpenAI's api_base, Ollama's
+# base_url, Azure's azure_endpoint).
+_ENDPOINT_FIELDS: Final = ("api_base", "base_url", "azure_endpoint")
 
 
 # -- inputs and outputs of steps ------------------------------------------------------------------
@@ -352,23 +335,28 @@ def model_name(model_dict: Mapping[str, Any] | None, llm: Any) -> str | None:
     return None
 
 
-def provider(llm: Any) -> str | None:
-    """``gen_ai.provider.name`` of a LlamaIndex model, from its package or a ``provider`` field."""
-    cls = type(llm)
+def provider(model: Any) -> str | None:
+    """A LlamaIndex model's provider as its package spells it (``llama_index.llms.bedrock`` ->
+    ``bedrock``), else its ``provider`` field, else the package of the model's class."""
+    cls = type(model)
     if cls not in _class_providers:
-        found = None
-        for klass in cls.__mro__:
-            module = getattr(klass, "__module__", "") or ""
-            if module.startswith(_LLM_PACKAGE):
-                package = module[len(_LLM_PACKAGE) :].partition(".")[0]
-                found = _PROVIDERS.get(package, package)
-                break
-        _class_providers[cls] = found
+        _class_providers[cls] = provider_of_class(cls)
     found = _class_providers[cls]
     if found is None:
-        value = getattr(llm, "provider", None) if "provider" in _fields(cls) else None
-        found = value if isinstance(value, str) and value else None
+        value = getattr(model, "provider", None) if "provider" in _fields(cls) else None
+        found = value if isinstance(value, str) and value else home_package(cls)
     return found
+
+
+def endpoint(llm: Any) -> str | None:
+    """The base URL a model client calls, where its class exposes one."""
+    fields = _fields(type(llm))
+    for name in _ENDPOINT_FIELDS:
+        if name in fields:
+            value = getattr(llm, name, None)
+            if isinstance(value, str) and value:
+                return value
+    return None
 
 
 def _fields(cls: type) -> Mapping[str, Any]:
@@ -455,10 +443,20 @@ def usage(response: Any) -> Usage:
 def _usage_from(source: Any) -> Usage:
     if source is None:
         return Usage()
+    inputs = _int(_get(source, "prompt_tokens", "input_tokens", "prompt_token_count"))
+    cache_read = _int(_get(source, "cache_read_input_tokens"))  # Anthropic-like
+    cache_creation = _int(_get(source, "cache_creation_input_tokens"))
+    if cache_read is not None or cache_creation is not None:
+        # Anthropic counts cached tokens apart from input_tokens; the registry counts them in.
+        inputs = (inputs or 0) + (cache_read or 0) + (cache_creation or 0)
+    else:  # OpenAI-like: prompt_tokens_details.cached_tokens, already part of prompt_tokens
+        cache_read = _int(_get(_get(source, "prompt_tokens_details"), "cached_tokens"))
     return Usage(
-        _int(_get(source, "prompt_tokens", "input_tokens", "prompt_token_count")),
+        inputs,
         _int(_get(source, "completion_tokens", "output_tokens", "candidates_token_count")),
         _int(_get(source, "total_tokens", "total_token_count")),
+        cache_read_tokens=cache_read,
+        cache_creation_tokens=cache_creation,
     )
 
 

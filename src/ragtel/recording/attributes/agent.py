@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.trace import SpanKind
 
 from ragtel.recording.attributes.io import add_io
+from ragtel.recording.providers import genai_provider
 from ragtel.recording.records import RunContext
 from ragtel.semconv import GenAI, OpenInference, Operation
 from ragtel.semconv import SpanKind as OIKind
@@ -27,7 +28,7 @@ def start(
     attrs: dict[str, Any] = {}
     _stamp(rec, attrs, name)
     if provider and rec.genai:
-        attrs[GenAI.PROVIDER_NAME] = provider
+        attrs[GenAI.PROVIDER_NAME] = genai_provider(provider)
     span_name = f"{Operation.INVOKE_AGENT} {name}" if rec.genai else name
     step = rec.open_step(span_name, OIKind.AGENT, SpanKind.INTERNAL, parent, attrs, run)
     add_io(step, OpenInference.INPUT_VALUE, inputs)
@@ -50,7 +51,7 @@ def promote(step: Step, name: str) -> None:
 def note_provider(step: Step, provider: str | None) -> None:
     """The provider of the agent's model, learned when the model is first called."""
     if provider and step.recorder.genai and not step.ended:
-        step.pending.setdefault(GenAI.PROVIDER_NAME, provider)
+        step.pending.setdefault(GenAI.PROVIDER_NAME, genai_provider(provider))
 
 
 def _stamp(rec: Recorder, attrs: dict[str, Any], name: str) -> None:

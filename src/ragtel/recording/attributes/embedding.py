@@ -11,6 +11,7 @@ from ragtel import _stats
 from ragtel.recording.attributes import monitor
 from ragtel.recording.budget import BYTES_PER_FLOAT, text_size
 from ragtel.recording.encode import to_float_list
+from ragtel.recording.providers import UNKNOWN_PROVIDER, genai_provider
 from ragtel.recording.records import RunContext
 from ragtel.recording.vectors import pack_vectors, packed_size
 from ragtel.semconv import EmbeddingRole, GenAI, OpenInference, Operation, Ragtel, embedding_prefix
@@ -35,6 +36,7 @@ def start(
     model: str | None,
     texts: Sequence[str],
     role: str,
+    provider: str | None = None,
 ) -> Step:
     attrs: dict[str, Any] = {Ragtel.EMBEDDING_ROLE: role, Ragtel.EMBEDDINGS_COUNT: len(texts)}
     if rec.oi:
@@ -43,6 +45,7 @@ def start(
             attrs[OpenInference.EMBEDDING_MODEL_NAME] = model
     if rec.genai:
         attrs[GenAI.OPERATION_NAME] = Operation.EMBEDDINGS
+        attrs[GenAI.PROVIDER_NAME] = genai_provider(provider) or UNKNOWN_PROVIDER
         if model:
             attrs[GenAI.REQUEST_MODEL] = model
     span_name = f"{Operation.EMBEDDINGS} {model}" if rec.genai and model else name
@@ -57,7 +60,7 @@ def end(step: Step, vectors: Sequence[Any]) -> None:
     texts = step.embedding_texts
     total = max(len(vectors), len(texts))
     float_vectors = [to_float_list(v) for v in vectors]
-    if float_vectors and float_vectors[0]:
+    if float_vectors and float_vectors[0] and rec.genai:
         step.put_unbudgeted(GenAI.EMBEDDINGS_DIMENSION_COUNT, len(float_vectors[0]))
     monitor.observe(step, float_vectors)
     capture_vectors = rec.settings.capture_embeddings

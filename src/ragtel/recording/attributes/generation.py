@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -14,7 +15,9 @@ from ragtel.recording.attributes.io import (
     add_tool_definitions,
     join_templates,
 )
+from ragtel.recording.attributes.server import add_server
 from ragtel.recording.encode import to_json
+from ragtel.recording.providers import UNKNOWN_PROVIDER, genai_provider, openinference_provider
 from ragtel.recording.records import Message, PromptTemplate, RunContext, ToolDefinition, Usage
 from ragtel.semconv import GenAI, OpenInference, Ragtel
 from ragtel.semconv import SpanKind as OIKind
@@ -30,9 +33,13 @@ _GENAI_REQUEST_PARAMS: Final = {
     "max_new_tokens": GenAI.REQUEST_MAX_TOKENS,
     "top_p": GenAI.REQUEST_TOP_P,
     "top_k": GenAI.REQUEST_TOP_K,
-    "stream": GenAI.REQUEST_STREAM,
-    "streaming": GenAI.REQUEST_STREAM,
+    "seed": GenAI.REQUEST_SEED,
+    "frequency_penalty": GenAI.REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": GenAI.REQUEST_PRESENCE_PENALTY,
 }
+_INT_PARAMS: Final = frozenset({GenAI.REQUEST_MAX_TOKENS, GenAI.REQUEST_SEED})
+# Set only when true: the registry reads an absent gen_ai.request.stream as "not streamed".
+_STREAM_PARAMS: Final = ("stream", "streaming")
 TIME_TO_FIRST_TOKEN: Final = "ragtel.llm.time_to_first_token"
 
 
@@ -49,6 +56,7 @@ def start(
     operation: str,
     template: PromptTemplate | None,
     tools: Sequence[ToolDefinition] = (),
+    endpoint: str | None = None,
 ) -> Step:
     attrs: dict[str, Any] = {}
     clean_params = rec.policy.params(params) if params else None
@@ -56,18 +64,20 @@ def start(
         attrs[OpenInference.SPAN_KIND] = OIKind.LLM
         if model:
             attrs[OpenInference.LLM_MODEL_NAME] = model
-        if provider:
-            attrs[OpenInference.LLM_PROVIDER] = provider
+        oi_provider = openinference_provider(provider)
+        if oi_provider:
+            attrs[OpenInference.LLM_PROVIDER] = oi_provider
         if clean_params:
             attrs[OpenInference.LLM_INVOCATION_PARAMETERS] = to_json(clean_params)
     if rec.genai:
         attrs[GenAI.OPERATION_NAME] = operation
         if model:
             attrs[GenAI.REQUEST_MODEL] = model
-        if provider:
-            attrs[GenAI.PROVIDER_NAME] = provider
+        attrs[GenAI.PROVIDER_NAME] = genai_provider(provider) or UNKNOWN_PROVIDER
         if clean_params:
             _request_params(clean_params, attrs)
+        if endpoint:
+            add_server(attrs, endpoint)
     span_name = f"{operation} {model}" if rec.genai and model else name
     step = rec.open_step(span_name, OIKind.LLM, SpanKind.CLIENT, parent, attrs, run)
     if template is not None and rec.content and rec.oi:
@@ -109,6 +119,8 @@ def end(
         if rec.genai:
             _set_if(attrs, GenAI.USAGE_INPUT_TOKENS, usage.input_tokens)
             _set_if(attrs, GenAI.USAGE_OUTPUT_TOKENS, usage.output_tokens)
+            _set_if(attrs, GenAI.USAGE_CACHE_READ_INPUT_TOKENS, usage.cache_read_tokens)
+            _set_if(attrs, GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cache_creation_tokens)
     if rec.genai:
         if finish_reasons:
             attrs[GenAI.RESPONSE_FINISH_REASONS] = list(finish_reasons)
@@ -116,10 +128,13 @@ def end(
         _set_if(attrs, GenAI.RESPONSE_ID, response_id)
         if step.first_token_ns is not None:
             attrs[GenAI.RESPONSE_TIME_TO_FIRST_CHUNK] = step.seconds_to_first_token()
+            attrs[GenAI.REQUEST_STREAM] = True
     elif step.first_token_ns is not None:
         attrs[TIME_TO_FIRST_TOKEN] = step.seconds_to_first_token()
     if outputs:
-        finish = finish_reasons[0] if finish_reasons else None
+        # The schema requires a finish reason on each output message: "stop" for an answer that
+        # completed without the model naming one, the reason it stopped early for a stream.
+        finish = finish_reasons[0] if finish_reasons else (abandoned or "stop")
         add_messages(
             step,
             OpenInference.LLM_OUTPUT_MESSAGES,
@@ -137,8 +152,15 @@ def end(
 def _request_params(params: Mapping[str, Any], attrs: dict[str, Any]) -> None:
     for key, value in params.items():
         name = _GENAI_REQUEST_PARAMS.get(key)
-        if name is not None and isinstance(value, (int, float, bool)):
-            attrs[name] = value
+        if name is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+            continue
+        if not math.isfinite(value):
+            continue
+        # The registry types token counts and the seed as ints, the sampling settings (top_k
+        # too) as doubles.
+        attrs[name] = int(value) if name in _INT_PARAMS else float(value)
+    if any(params.get(key) is True for key in _STREAM_PARAMS):
+        attrs[GenAI.REQUEST_STREAM] = True
 
 
 def _set_if(attrs: dict[str, Any], key: str, value: Any) -> None:

@@ -30,11 +30,12 @@ _OI_ANSWERS: Final = OpenInference.MESSAGE_TOOL_CALL_ID
 MESSAGES_TRUNCATED: Final = "ragtel.messages.truncated"
 
 
-def add_io(step: Step, key: str, value: Any, *, genai_key: str | None = None) -> None:
-    """An input or output value: ``input.value``/``output.value`` and, if given, its GenAI key."""
+def add_io(step: Step, key: str, value: Any, *, genai_key: str | None = None) -> str | None:
+    """An input or output value: ``input.value``/``output.value`` and, if given, its GenAI key.
+    Returns the text recorded (through the text policy), None when nothing was."""
     rec = step.recorder
     if value is None or not rec.content:
-        return
+        return None
     if isinstance(value, Mapping) and rec.settings.redact_secrets:
         value = strip_secrets(value)  # tool arguments such as api_key: masked by their name
     raw = to_text(value)
@@ -44,6 +45,33 @@ def add_io(step: Step, key: str, value: Any, *, genai_key: str | None = None) ->
         step.put(_MIME_KEYS[key], JSON_MIME)
     if genai_key and rec.genai:
         step.put(genai_key, text)
+    return text
+
+
+def add_root_message(step: Step, genai_key: str, value: Any, text: str | None) -> None:
+    """The question (``gen_ai.input.messages``) or answer (``gen_ai.output.messages``) of a
+    run's root, when it is one text: a string, or a mapping holding one string (``{"input":
+    ...}``). ``text`` is that value as ``add_io`` recorded it (policy applied)."""
+    if text is None or not step.recorder.genai:
+        return
+    if isinstance(value, Mapping):
+        if len(value) != 1:
+            return
+        (value,) = value.values()
+        if not isinstance(value, str):
+            return
+        text = step.text(value)
+    elif not isinstance(value, str):
+        return
+    if genai_key == GenAI.INPUT_MESSAGES:
+        message: dict[str, Any] = {"role": "user", "parts": [{"type": "text", "content": text}]}
+    else:
+        message = {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": text}],
+            "finish_reason": "stop",
+        }
+    step.put(genai_key, to_json([message]))
 
 
 def add_messages(

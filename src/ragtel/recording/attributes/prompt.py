@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import SpanKind
 
-from ragtel.recording.attributes.io import add_messages, join_templates, render_messages
-from ragtel.recording.encode import to_json
+from ragtel.recording.attributes.io import join_templates, render_messages
+from ragtel.recording.encode import to_json, to_text
 from ragtel.recording.records import Message, PromptTemplate, RunContext
-from ragtel.semconv import GenAI, OpenInference, Ragtel
+from ragtel.semconv import GenAI, OpenInference, Ragtel, prompt_variable
 from ragtel.semconv import SpanKind as OIKind
 
 if TYPE_CHECKING:
@@ -32,32 +32,34 @@ def start(
     if rec.oi:
         attrs[OpenInference.SPAN_KIND] = OIKind.PROMPT
     if template.version:
-        attrs[OpenInference.PROMPT_TEMPLATE_VERSION] = template.version
+        if rec.oi:
+            attrs[OpenInference.PROMPT_TEMPLATE_VERSION] = template.version
+        if rec.genai:
+            attrs[GenAI.PROMPT_VERSION] = template.version
     step = rec.open_step(name, OIKind.PROMPT, SpanKind.INTERNAL, parent, attrs, run)
     step.template = template
     if rec.content:
-        text = step.text(join_templates(template.messages))
         vars_json = step.text(to_json(template.variables))
         if rec.oi:
-            step.put(OpenInference.PROMPT_TEMPLATE, text)
+            step.put(OpenInference.PROMPT_TEMPLATE, step.text(join_templates(template.messages)))
             step.put(OpenInference.PROMPT_TEMPLATE_VARIABLES, vars_json)
             step.put(OpenInference.INPUT_VALUE, vars_json)
         if rec.genai:
+            # The registry names each variable (gen_ai.prompt.variable.<name>) but not the
+            # template: a chat template's messages, role by role, go under ragtel.
             step.put(
-                GenAI.PROMPT_TEMPLATE,
+                Ragtel.PROMPT_TEMPLATE,
                 step.text(to_json([{"role": r, "template": t} for r, t in template.messages])),
             )
-            step.put(GenAI.PROMPT_VARIABLES, vars_json)
+            for key, value in template.variables.items():
+                step.put(prompt_variable(str(key)), step.text(to_text(value)))
     return step
 
 
 def end(step: Step, messages: Sequence[Message]) -> None:
     rec = step.recorder
-    if rec.content and messages:
-        if rec.oi:
-            step.put(OpenInference.OUTPUT_VALUE, step.text(render_messages(messages)))
-        elif rec.genai:
-            # With OpenInference on, output.value carries the rendering; the LLM span that
-            # follows has the same messages as gen_ai.input.messages: one copy is enough.
-            add_messages(step, OpenInference.LLM_INPUT_MESSAGES, GenAI.INPUT_MESSAGES, messages)
+    if rec.content and messages and rec.oi:
+        step.put(OpenInference.OUTPUT_VALUE, step.text(render_messages(messages)))
+    # GenAI has no name for a rendering outside a model call: the chat span that follows holds
+    # the same messages (gen_ai.input.messages), so a GenAI-only prompt span has none.
     step.finish()

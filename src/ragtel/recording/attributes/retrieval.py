@@ -41,10 +41,17 @@ def start(
         attrs[GenAI.OPERATION_NAME] = Operation.RETRIEVAL
         if data_source:
             attrs[GenAI.DATA_SOURCE_ID] = data_source
-    if top_k is not None:
-        attrs[GenAI.REQUEST_TOP_K] = int(top_k)
-    span_name = f"{Operation.RETRIEVAL} {data_source or name}" if rec.genai else name
-    step = rec.open_step(span_name, OIKind.RETRIEVER, SpanKind.INTERNAL, parent, attrs, run)
+        if top_k is not None:
+            attrs[GenAI.RETRIEVAL_TOP_K] = int(top_k)
+    # The registry's name is "retrieval {gen_ai.data_source.id}": a retriever that reads no one
+    # store (a multi-query or ensemble retriever) is "retrieval", its own name kept beside.
+    attrs[Ragtel.RETRIEVER_NAME] = name
+    span_name = name
+    if rec.genai:
+        span_name = f"{Operation.RETRIEVAL} {data_source}" if data_source else Operation.RETRIEVAL
+    # CLIENT, as the registry's retrieval span: a vector store is a service the app calls, even
+    # when an in-memory one answers in process.
+    step = rec.open_step(span_name, OIKind.RETRIEVER, SpanKind.CLIENT, parent, attrs, run)
     if query is not None:
         text = step.text(to_text(query))
         if text is not None:
@@ -62,6 +69,7 @@ def end(step: Step, documents: Sequence[Document]) -> None:
     cap = min(total, rec.settings.max_documents)
     genai_docs: list[str] = []
     recorded = 0
+    outside_genai = 0
     for i in range(cap):
         doc = documents[i]
         text = step.text(doc.content) if doc.content is not None else None
@@ -78,31 +86,36 @@ def end(step: Step, documents: Sequence[Document]) -> None:
             (_OI_DOC_METADATA, metadata),
         ]
         fields = [(k, v) for k, v in fields if v is not None]
-        size = (text_size(text) + text_size(metadata) + _DOCUMENT_OVERHEAD) * (oi + genai)
-        if not step.room(len(fields) if oi else 0, size):
+        # The GenAI schema requires a document's id and score: a document without them (a store
+        # that drops scores, a filter that drops ids) stays out of gen_ai.retrieval.documents,
+        # counted, and is kept under OpenInference's keys even when that convention is off.
+        in_genai = genai and doc.id is not None and score is not None
+        indexed = oi or not in_genai
+        size = (text_size(text) + text_size(metadata) + _DOCUMENT_OVERHEAD) * (indexed + in_genai)
+        if not step.room(len(fields) if indexed else 0, size):
             step.cut(Ragtel.SPAN_BYTES_TRUNCATED)
             break
-        if oi:
+        if indexed:
             prefix = document_prefix(i)
             for key, value in fields:
                 step.put_unbudgeted(prefix + key, value)
         step.charge(size)
-        if genai:
+        if genai and not in_genai:
+            outside_genai += 1
+        elif in_genai and doc.id is not None:  # (in_genai says so; for the type checker)
             # Assembled from the parts already encoded for OpenInference: each document's
             # content and metadata are serialized once, not once per convention.
-            parts = []
-            if doc.id is not None:
-                parts.append('"id":' + json_string(doc.id))
-            if score is not None:
-                parts.append(f'"score":{score!r}')
+            parts = ['"id":' + json_string(doc.id), f'"score":{score!r}']
             if text is not None:
                 parts.append('"content":' + json_string(text))
             if metadata is not None:
                 parts.append('"metadata":' + metadata)
             genai_docs.append("{" + ",".join(parts) + "}")
         recorded += 1
-    if genai and genai_docs:
+    if genai_docs:
         step.put_unbudgeted(GenAI.RETRIEVAL_DOCUMENTS, "[" + ",".join(genai_docs) + "]")
+    if outside_genai:
+        step.put_unbudgeted(Ragtel.DOCUMENTS_OUTSIDE_GENAI, outside_genai)
     step.put_unbudgeted(Ragtel.DOCUMENTS_COUNT, total)
     if recorded < total:
         step.put_unbudgeted(Ragtel.DOCUMENTS_TRUNCATED, True)

@@ -8,7 +8,7 @@ from opentelemetry.trace import SpanKind
 
 from ragtel.recording.attributes.io import add_io
 from ragtel.recording.records import RunContext
-from ragtel.semconv import GenAI, OpenInference, Operation
+from ragtel.semconv import GenAI, OpenInference, Operation, ToolType
 from ragtel.semconv import SpanKind as OIKind
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ def start(
     if rec.genai:
         attrs[GenAI.OPERATION_NAME] = Operation.EXECUTE_TOOL
         attrs[GenAI.TOOL_NAME] = name
+        # LangChain and LlamaIndex tools are functions the application runs for the model.
+        attrs[GenAI.TOOL_TYPE] = ToolType.FUNCTION
         if call_id:
             # The id the model gave the call: joins this span to the request and the answer.
             attrs[GenAI.TOOL_CALL_ID] = call_id

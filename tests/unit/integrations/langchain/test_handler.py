@@ -20,7 +20,7 @@ from ragtel.langchain import RagtelCallbackHandler, TracedEmbeddings
 from tests.unit.conftest import Traced, assert_capped_retrieval, assert_well_formed, tree
 
 EXPECTED_TREE = [
-    "RunnableSequence",
+    "invoke_workflow RunnableSequence",
     "  RunnableParallel<context,question>",
     "    RunnableSequence",
     "      retrieval InMemoryVectorStore",
@@ -130,7 +130,7 @@ def test_retrieval_and_generation_attributes(traced: Traced) -> None:
     llm = traced.one("LLM")
     a = llm.attributes
     assert a["llm.model_name"] == a["gen_ai.request.model"] == "ragtel-extractive-1"
-    assert a["gen_ai.provider.name"] == "ragtel-local"
+    assert a["gen_ai.provider.name"] == "ragtel"
     assert a["llm.input_messages.0.message.role"] == "system"
     assert "Invoices are issued" in a["llm.input_messages.0.message.content"]
     assert a["llm.input_messages.1.message.content"] == "How do I download my invoice?"
@@ -153,7 +153,7 @@ def test_prompt_records_every_template_and_variables(traced: Traced) -> None:
     prompt = traced.one("PROMPT").attributes
     assert SYSTEM_TEMPLATE in prompt["llm.prompt_template.template"]
     assert HUMAN_TEMPLATE in prompt["llm.prompt_template.template"]
-    templates = json.loads(prompt["gen_ai.prompt.template"])
+    templates = json.loads(prompt["ragtel.prompt.template"])
     assert templates == [
         {"role": "system", "template": SYSTEM_TEMPLATE},
         {"role": "user", "template": HUMAN_TEMPLATE},
@@ -162,6 +162,8 @@ def test_prompt_records_every_template_and_variables(traced: Traced) -> None:
     assert variables["question"] == "How do I download my invoice?"
     assert "Invoices are issued" in variables["context"]
     assert tuple(prompt["ragtel.prompt.variable_names"]) == ("context", "question")
+    assert prompt["gen_ai.prompt.variable.question"] == "How do I download my invoice?"
+    assert "Invoices are issued" in prompt["gen_ai.prompt.variable.context"]
     rendered = prompt["output.value"]
     assert rendered.startswith("system: You are the Acme Cloud") and "\nuser: How do I" in rendered
 
@@ -224,8 +226,10 @@ def test_error_marks_span_and_result_propagates(traced: Traced) -> None:
         chain.invoke("x", config={"callbacks": [handler]})
     spans = traced.spans
     failed = [s for s in spans if s.status.status_code == trace.StatusCode.ERROR]
-    assert {s.name for s in failed} == {"boom", "RunnableSequence"}
+    assert {s.name for s in failed} == {"boom", "invoke_workflow RunnableSequence"}
     assert all(any(e.name == "exception" for e in s.events) for s in failed)
+    assert {s.attributes["error.type"] for s in failed} == {"KeyError"}
+    assert not [s for s in spans if s not in failed and "error.type" in s.attributes]
     assert handler.open_runs == 0
 
 
@@ -377,8 +381,13 @@ def test_each_value_is_recorded_once(traced: Traced) -> None:
     question = "How do I download my invoice?"
     answer = chain.invoke(question, config={"callbacks": [handler]})
     spans = {(s.name, s.parent is None): s for s in traced.spans}
-    root = spans[("RunnableSequence", True)].attributes
+    root = spans[("invoke_workflow RunnableSequence", True)].attributes
     assert root["input.value"] == question and root["output.value"] == answer
+    # GenAI's own view of the run: the question and the answer as the workflow's messages.
+    (asked,) = json.loads(root["gen_ai.input.messages"])
+    assert asked == {"role": "user", "parts": [{"type": "text", "content": question}]}
+    (answered,) = json.loads(root["gen_ai.output.messages"])
+    assert answered["parts"] == [{"type": "text", "content": answer}]
     for name in ("RunnableSequence", "RunnableParallel<context,question>", "RunnablePassthrough"):
         attrs = spans[(name, False)].attributes
         assert "input.value" not in attrs and "output.value" not in attrs, name
@@ -399,7 +408,7 @@ def test_documents_embedded_outside_any_run_are_an_index_build(traced: Traced) -
     )
     InMemoryVectorStore.from_texts(["Invoices are monthly.", "Data is encrypted."], embeddings)
     root = traced.one("CHAIN")
-    assert root.name == "index_documents" and root.parent is None
+    assert root.name == "invoke_workflow index_documents" and root.parent is None
     embedding = traced.one("EMBEDDING")
     assert embedding.parent.span_id == root.context.span_id
     assert embedding.attributes["ragtel.embedding.role"] == "document"
@@ -412,7 +421,7 @@ def test_documents_embedded_outside_any_run_are_an_index_build(traced: Traced) -
         return len(embeddings.embed_documents([text]))
 
     RunnableLambda(embed_note).invoke("a note", config={"callbacks": [handler]})
-    assert [s.name for s in traced.spans if s.parent is None] == ["embed_note"]
+    assert [s.name for s in traced.spans if s.parent is None] == ["invoke_workflow embed_note"]
 
     traced.exporter.clear()  # a failed index build fails at its root too
     failing = TracedEmbeddings(
@@ -421,6 +430,6 @@ def test_documents_embedded_outside_any_run_are_an_index_build(traced: Traced) -
     with pytest.raises(ConnectionError):
         failing.embed_documents(["x"])
     assert {s.name: s.status.status_code.name for s in traced.spans} == {
-        "index_documents": "ERROR",
+        "invoke_workflow index_documents": "ERROR",
         "embeddings ragtel-hash-256": "ERROR",
     }
