@@ -189,6 +189,7 @@ def write_otlp_jsonl(
     texts: bool = True,
     feedback_share: float = 0.3,
     seed: int = 0,
+    documents: bool = True,
 ) -> list[str]:
     """Write ``stream`` as OTLP JSON lines in the shape ragtel exports; return query trace ids.
 
@@ -196,7 +197,8 @@ def write_otlp_jsonl(
     query is one trace: a chain span, an EMBEDDING span with the query vector (role ``query``),
     a retriever span and an LLM span. A share of queries get a ``feedback`` span in their trace:
     thumbs-down for off-topic questions, mostly thumbs-up otherwise. With ``texts=False`` the
-    embedding texts are left out, as when content capture is off.
+    embedding texts are left out, as when content capture is off; with ``documents=False`` the
+    indexing trace is, as when the index was built by another process.
     """
     import json
 
@@ -204,7 +206,7 @@ def write_otlp_jsonl(
     trace_ids: list[str] = []
     with open(path, "w", encoding="utf-8") as out:
         batch = 64
-        for b, first in enumerate(range(0, len(stream.documents), batch)):
+        for b, first in enumerate(range(0, len(stream.documents) if documents else 0, batch)):
             trace = f"{0xD0C0000 + b:032x}"
             attrs = [_kv("openinference.span.kind", "EMBEDDING"),
                      _kv("ragtel.embedding.role", "document")]  # fmt: skip

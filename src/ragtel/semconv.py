@@ -190,6 +190,8 @@ class Ragtel:
     VECTORS: Final = "ragtel.vectors"
     """Without OpenInference: every vector of an EMBEDDING span in one base64 string of
     little-endian float32 values (``ragtel.recording.vectors``); named to sort after the facts."""
+    EMBEDDING_DOCUMENT_IDS: Final = "ragtel.embedding.document_ids"
+    """Ids of the documents embedded on this span, in the order of ``embedding.embeddings.{i}``."""
     TEXT_TRUNCATED: Final = "ragtel.text.truncated"
     TEXT_TRUNCATED_COUNT: Final = "ragtel.text.truncated_count"
     CONTENT_CAPTURED: Final = "ragtel.content.captured"
@@ -219,6 +221,9 @@ class EmbeddingRole:
     QUERY_DOCUMENT: Final = "query_document"
     """Documents embedded while answering a query (a filter or re-ranker re-embedding what was
     retrieved): neither a query nor the knowledge base, so the monitor leaves them out."""
+    KNOWLEDGE_BASE_SAMPLE: Final = "knowledge_base_sample"
+    """The in-process monitor's sample of the knowledge base, exported as its own trace so that
+    an analysis of the traces has the reference even when the index was built elsewhere."""
 
 
 def prompt_variable(name: str) -> str:

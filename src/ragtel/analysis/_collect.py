@@ -2,13 +2,20 @@
 
 Memory is bounded whatever the input size: per-time-bucket sums of query vectors (at most
 ``max_buckets`` buckets; when exceeded, buckets double in width and merge pairwise), uniform
-reservoir samples of queries and of context vectors, a running context centroid, and the
-feedback records (one small record per evaluated trace).
+reservoir samples of queries and of context vectors, a running context centroid, the latest
+knowledge-base sample a monitor exported, and the feedback records (one small record per
+evaluated trace).
+
+The knowledge base (the reference queries are measured against) comes from the first of: a file
+or object given explicitly (:meth:`Collector.use_knowledge_base`; document vectors in the traces
+are then ignored), the index builds recorded in the traces (role ``document``), or the latest
+sample an in-process monitor exported (role ``knowledge_base_sample``; index built elsewhere).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,6 +88,29 @@ class Collector:
         self.spans = 0
         self.embedding_spans = 0
         self.skipped_dimension = 0
+        self.knowledge_base_given: str | None = None
+        self.documents_in_traces_ignored = 0
+        # The latest exported monitor sample: its trace, start and embeddings (at most the
+        # monitor's sample size).
+        self._sample_trace: str | None = None
+        self._sample_start = -1
+        self._sample: list[Embedding] = []
+
+    def use_knowledge_base(
+        self, rows: Iterable[tuple[str, str | None, np.ndarray]], source: str
+    ) -> None:
+        """Take the knowledge base from ``rows`` (id, text, vector), e.g. a file; call before
+        adding spans. Raises ValueError when the rows hold no vector or mix dimensions."""
+        self.knowledge_base_given = source
+        for doc_id, text, vector in rows:
+            item = Embedding(EmbeddingRole.DOCUMENT, vector, text, "", 0, doc_id)
+            if self.dim is not None and vector.shape[0] != self.dim:
+                raise ValueError(
+                    f"knowledge base {source}: vector dimension {vector.shape[0]} after {self.dim}"
+                )
+            self._add_embedding(item)
+        if not self.documents.seen:
+            raise ValueError(f"knowledge base {source}: no document vectors")
 
     def add(self, span: SpanView | None) -> None:
         """Account for one span (None: a span with nothing to analyse)."""
@@ -110,7 +140,13 @@ class Collector:
             # A second embedding model in the same data; mixing dimensions is meaningless.
             self.skipped_dimension += 1
             return
+        if item.role == EmbeddingRole.KNOWLEDGE_BASE_SAMPLE:
+            self._add_sample(item)
+            return
         if item.role == EmbeddingRole.DOCUMENT:
+            if self.knowledge_base_given and item.trace_id:
+                self.documents_in_traces_ignored += 1
+                return
             assert self.document_sum is not None
             self.document_sum += item.vector
             self.documents.add(item)
@@ -127,6 +163,28 @@ class Collector:
         bucket.total_sq += float(item.vector @ item.vector)
         bucket.count += 1
 
+    def _add_sample(self, item: Embedding) -> None:
+        # Spans of one exported sample share a trace; a later trace is a newer sample.
+        if self.knowledge_base_given:
+            return
+        if item.trace_id != self._sample_trace:
+            if item.start_ns <= self._sample_start:
+                return
+            self._sample_trace, self._sample_start, self._sample = item.trace_id, item.start_ns, []
+        self._sample.append(item)
+
+    def reference_documents(self) -> tuple[list[Embedding], np.ndarray | None, str]:
+        """The knowledge base the analysis uses: sampled documents, their centroid, and where
+        they came from."""
+        if self.documents.seen:
+            assert self.document_sum is not None
+            source = self.knowledge_base_given or "index builds in the traces"
+            return self.documents.items, self.document_sum / self.documents.seen, source
+        if self._sample:
+            centroid = np.mean([e.vector for e in self._sample], axis=0)
+            return self._sample, centroid, "the knowledge-base sample exported by the monitor"
+        return [], None, "none"
+
     def _coarsen(self) -> None:
         self.bucket_ns *= 2
         merged: dict[int, Bucket] = {}
@@ -140,8 +198,8 @@ class Collector:
 
     @property
     def document_count(self) -> int:
-        """Context vectors seen."""
-        return self.documents.seen
+        """Context vectors seen (the monitor's sample, when the traces hold no index build)."""
+        return self.documents.seen or len(self._sample)
 
     @property
     def query_count(self) -> int:

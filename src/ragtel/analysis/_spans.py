@@ -20,6 +20,7 @@ from ragtel.semconv import EmbeddingRole, GenAI, OpenInference, Operation, Ragte
 
 _EMBEDDING_KEY = re.compile(r"^embedding\.embeddings\.(\d+)\.embedding\.(vector|text)$")
 _SERVICE_NAME = "service.name"
+_ROLES = (EmbeddingRole.QUERY, EmbeddingRole.DOCUMENT, EmbeddingRole.KNOWLEDGE_BASE_SAMPLE)
 _WANTED = (OpenInference.SPAN_KIND, GenAI.EVALUATION_NAME, GenAI.EVALUATION_SCORE_VALUE,
            GenAI.EVALUATION_SCORE_LABEL)  # fmt: skip
 
@@ -39,11 +40,12 @@ class SpanView:
 class Embedding:
     """One embedded text found on an EMBEDDING span."""
 
-    role: str  # EmbeddingRole.QUERY or EmbeddingRole.DOCUMENT
+    role: str  # EmbeddingRole.QUERY, DOCUMENT or KNOWLEDGE_BASE_SAMPLE
     vector: np.ndarray
     text: str | None
     trace_id: str
     start_ns: int
+    doc_id: str | None = None  # a document's id, when its span or file named it
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +204,7 @@ def embeddings(span: SpanView) -> list[Embedding]:
     role = attributes.get(Ragtel.EMBEDDING_ROLE)
     if role == EmbeddingRole.QUERY_DOCUMENT:
         return []
+    ids = _strings(attributes.get(Ragtel.EMBEDDING_DOCUMENT_IDS))
     vectors = _packed(attributes)
     texts: dict[int, str] = {}
     for key, value in attributes.items():
@@ -217,10 +220,17 @@ def embeddings(span: SpanView) -> list[Embedding]:
                 vectors[index] = vector
         elif isinstance(value, str):
             texts[index] = value
-    if role not in (EmbeddingRole.QUERY, EmbeddingRole.DOCUMENT):
+    if role not in _ROLES:
         role = EmbeddingRole.QUERY if len(vectors) == 1 else EmbeddingRole.DOCUMENT
     return [
-        Embedding(role, vectors[i], texts.get(i), span.trace_id, span.start_ns)
+        Embedding(
+            role,
+            vectors[i],
+            texts.get(i),
+            span.trace_id,
+            span.start_ns,
+            ids[i] if i < len(ids) and ids[i] else None,
+        )
         for i in sorted(vectors)
     ]
 
@@ -251,6 +261,18 @@ def _packed(attributes: Mapping[str, Any]) -> dict[int, np.ndarray]:
         for i, row in enumerate(flat.reshape(-1, dimension))
         if np.isfinite(row).all()
     }
+
+
+def _strings(value: Any) -> list[str]:
+    """A string array attribute (Jaeger returns arrays as JSON text)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
+    if not isinstance(value, list | tuple):
+        return []
+    return [v if isinstance(v, str) else "" for v in value]
 
 
 def feedback(span: SpanView) -> Feedback | None:

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from ragtel.analysis._collect import Collector
+from ragtel.analysis._knowledge_base import read_knowledge_base
 from ragtel.analysis._sources import Progress, SourceError, open_source
 from ragtel.analysis.drift import NS, analyze
 from ragtel.analysis.gaps import GapParams
@@ -95,6 +96,14 @@ def add_drift_parser(subparsers: Any) -> None:
         help="reference from a baseline file saved by the in-process monitor",
     )
     parser.add_argument(
+        "--knowledge-base",
+        metavar="FILE",
+        help="the knowledge base's document vectors: .npy (vectors), .jsonl or .parquet (id, "
+        "text, vector; parquet needs ragtel[parquet]). Replaces the document vectors found in "
+        "the spans (default: the index builds in the spans, else the sample the in-process "
+        "monitor exported)",
+    )
+    parser.add_argument(
         "--sample-size",
         type=int,
         default=10_000,
@@ -126,6 +135,13 @@ def run_drift(args: argparse.Namespace) -> int:
     collector = Collector(service=args.service, since_ns=since_ns, sample_size=args.sample_size,
                           seed=args.seed)  # fmt: skip
     progress = Progress(show)
+    try:
+        if args.knowledge_base:
+            rows = read_knowledge_base(args.knowledge_base)
+            collector.use_knowledge_base(rows, f"file {args.knowledge_base}")
+    except (SourceError, ValueError, OSError) as exc:
+        print(f"ragtel drift: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     try:
         source = open_source(args.source, args.service, since_ns)
         for span in source.spans(progress):

@@ -100,6 +100,7 @@ class DriftAnalysis:
     sampled_documents: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     feedback_overall: FeedbackSummary | None = None
+    knowledge_base: str = "none"  # where the documents came from
 
     @property
     def max_drift(self) -> float | None:
@@ -202,8 +203,8 @@ def analyze(
         reference, reference_text = None, "none (no query embeddings)"
 
     sampled = collector.queries.items
-    documents = collector.documents.items
-    nearest, centroid_dist, sample_times = _sample_distances(collector, sampled, documents)
+    documents, document_centroid, knowledge_base = collector.reference_documents()
+    nearest, centroid_dist, sample_times = _sample_distances(sampled, documents, document_centroid)
 
     stats: list[WindowStats] = []
     crossed = False
@@ -262,18 +263,20 @@ def analyze(
             "sampled_documents": len(documents),
             "feedback": len(all_feedback),
             "skipped_other_dimension": collector.skipped_dimension,
+            "documents_in_traces_ignored": collector.documents_in_traces_ignored,
         },
+        knowledge_base=knowledge_base,
         feedback_overall=summarize_feedback(all_feedback),
     )
 
 
 def _sample_distances(
-    collector: Collector, sampled: list[Embedding], documents: list[Embedding]
+    sampled: list[Embedding], documents: list[Embedding], document_centroid: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per sampled query: cosine distance to the nearest sampled context vector, Euclidean
     distance to the context centroid, and start time."""
     times = np.array([e.start_ns for e in sampled], dtype=np.int64)
-    if not sampled or not documents or collector.document_sum is None:
+    if not sampled or not documents or document_centroid is None:
         empty = np.zeros(0)
         return empty, empty, times
     q = np.array([e.vector for e in sampled], dtype=np.float32)
@@ -283,7 +286,7 @@ def _sample_distances(
     nearest = np.empty(len(q), dtype=np.float64)
     for start in range(0, len(q), 2048):
         nearest[start : start + 2048] = 1.0 - (qn[start : start + 2048] @ dn.T).max(axis=1)
-    centroid = collector.document_sum / collector.document_count
+    centroid = document_centroid
     centroid_dist = np.linalg.norm(q - centroid.astype(np.float32), axis=1).astype(np.float64)
     return nearest, centroid_dist, times
 
@@ -301,6 +304,7 @@ def summary_json(analysis: DriftAnalysis, example_limit: int | None = None) -> d
         "counts": analysis.counts,
         "window_seconds": analysis.window_ns / NS,
         "reference": analysis.reference,
+        "knowledge_base": analysis.knowledge_base,
         "threshold": analysis.threshold,
         "threshold_source": analysis.threshold_source,
         "max_drift": analysis.max_drift,

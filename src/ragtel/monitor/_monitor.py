@@ -15,6 +15,7 @@ from opentelemetry import metrics
 from ragtel.monitor._baseline import Baseline, load_baseline_file, save_baseline_file
 from ragtel.monitor._config import MonitorConfig
 from ragtel.monitor._drift import DriftTracker
+from ragtel.monitor._knowledge_base import KnowledgeBase
 from ragtel.monitor._metrics import MonitorInstruments
 from ragtel.monitor._reference import ContextReference
 
@@ -156,15 +157,48 @@ class EmbeddingMonitor:
         elif dim != self._dim:
             raise ValueError(f"vector dimension {dim} differs from the monitor's {self._dim}")
 
-    def observe_context(self, vectors: VectorBatch) -> None:
-        """Add context vectors: documents embedded at indexing time, or retrieved documents'."""
+    def observe_context(
+        self,
+        vectors: VectorBatch,
+        *,
+        ids: Sequence[str | None] | None = None,
+        texts: Sequence[str | None] | None = None,
+    ) -> None:
+        """Add context vectors: documents embedded at indexing time, or retrieved documents'.
+
+        ``ids`` and ``texts``, one per vector when known, travel with the sample that is exported
+        as the offline analysis's reference (texts through the text policy)."""
         batch = _as_matrix(vectors)
         if batch.shape[0] == 0:
             return
         with self._lock:
             self._ensure_dim(batch.shape[1])
             assert self._reference is not None
-            self._reference.add(batch)
+            self._reference.add(batch, ids, texts)
+
+    def observe_knowledge_base(self, knowledge_base: KnowledgeBase) -> None:
+        """Add a whole knowledge base (see :func:`ragtel.monitor.knowledge_base_from`)."""
+        self.observe_context(
+            knowledge_base.vectors, ids=knowledge_base.ids, texts=knowledge_base.texts
+        )
+
+    @property
+    def knowledge_base_version(self) -> int:
+        """Changes whenever the knowledge-base sample changes (0: nothing sampled yet)."""
+        reference = self._reference
+        return 0 if reference is None else reference.version
+
+    def knowledge_base_sample(self) -> tuple[int, KnowledgeBase | None]:
+        """The sampled knowledge base (a copy) and its version, which changes with the sample."""
+        with self._lock:
+            reference = self._reference
+            if reference is None or not len(reference.sample):
+                return 0, None
+            ids, texts = reference.labels()
+            vectors = reference.sample.copy()
+            version = reference.version
+        numbered = [i if i is not None else f"sample-{n}" for n, i in enumerate(ids)]
+        return version, KnowledgeBase(vectors, tuple(numbered), tuple(texts))
 
     def observe_query(self, vector: Vector) -> QueryDistances | None:
         """Measure one query vector; None while no context vector is known yet.

@@ -6,6 +6,7 @@ matrix-vector product with the sample, so cost per query does not grow with hist
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,11 @@ class ContextReference:
         self._sample = np.zeros((capacity, dim), dtype=np.float32)
         self._sq_norms = np.zeros(capacity, dtype=np.float32)
         self._norms = np.zeros(capacity, dtype=np.float32)
+        # Per slot, the document's id and text when the caller knew them (the sample is exported
+        # as the analysis's reference; see ragtel.recording.knowledge_base).
+        self._ids: list[str | None] = [None] * capacity
+        self._texts: list[str | None] = [None] * capacity
+        self.version = 0  # bumped whenever the sample changes
 
     @property
     def centroid(self) -> np.ndarray | None:
@@ -57,18 +63,30 @@ class ContextReference:
         """The current sample (a view, ``(filled, dim)``)."""
         return self._sample[: self._filled]
 
-    def add(self, batch: np.ndarray) -> None:
-        """Add a ``(n, dim)`` float64 batch."""
+    def labels(self) -> tuple[list[str | None], list[str | None]]:
+        """Ids and texts of the current sample's rows (None where not known)."""
+        return self._ids[: self._filled], self._texts[: self._filled]
+
+    def add(
+        self,
+        batch: np.ndarray,
+        ids: Sequence[str | None] | None = None,
+        texts: Sequence[str | None] | None = None,
+    ) -> None:
+        """Add a ``(n, dim)`` float64 batch, with its documents' ids and texts if known."""
         n = len(batch)
         if n == 0:
             return
+        labels = (ids, texts)
         self._sum += batch.sum(axis=0)
         # Reservoir sampling, vectorised: the i-th vector ever seen (1-based) replaces a random
         # slot with probability capacity / i, which keeps the sample uniform over all history.
         free = min(self.capacity - self._filled, n)
         if free > 0:
-            self._store(np.arange(self._filled, self._filled + free), batch[:free])
+            slots = np.arange(self._filled, self._filled + free)
+            self._store(slots, batch[:free], range(free), labels)
             self._filled += free
+            self.version += 1
         rest = batch[free:]
         if len(rest):
             positions = np.arange(self.seen + free + 1, self.seen + n + 1)
@@ -81,15 +99,29 @@ class ContextReference:
                 rows = rest[keep]
                 _, last = np.unique(chosen[::-1], return_index=True)
                 last = len(chosen) - 1 - last
-                self._store(chosen[last], rows[last])
+                in_batch = (free + np.flatnonzero(keep)[last]).tolist()
+                self._store(chosen[last], rows[last], in_batch, labels)
+                self.version += 1
         self.seen += n
 
-    def _store(self, slots: np.ndarray, rows: np.ndarray) -> None:
+    def _store(
+        self,
+        slots: np.ndarray,
+        rows: np.ndarray,
+        positions: Iterable[int],
+        labels: tuple[Sequence[str | None] | None, Sequence[str | None] | None],
+    ) -> None:
+        """Write ``rows`` into ``slots``; ``positions`` are their indices in the batch that
+        ``labels`` (ids, texts) describe."""
         values = rows.astype(np.float32)
         sq = np.einsum("ij,ij->i", values, values)
         self._sample[slots] = values
         self._sq_norms[slots] = sq
         self._norms[slots] = np.sqrt(sq)
+        ids, texts = labels
+        for slot, index in zip(slots.tolist(), positions, strict=True):
+            self._ids[slot] = ids[index] if ids is not None and index < len(ids) else None
+            self._texts[slot] = texts[index] if texts is not None and index < len(texts) else None
 
     def distances(self, query: np.ndarray) -> ContextDistances | None:
         """Distances of a float64 query vector, or None before any context was added."""

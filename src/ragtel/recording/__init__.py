@@ -6,7 +6,7 @@
 ``encode`` (framework values -> attribute values), ``records`` (the neutral records adapters
 build), ``current`` (making a step current; the embedding hand-off), ``runs``/``session``/
 ``feedback`` (which traces ragtel started; session stamping; feedback spans), ``monitor_hook``
-(the shared embedding monitor).
+(the shared embedding monitor), ``knowledge_base`` (the monitor's sample, exported).
 """
 
 from ragtel.recording.recorder import Recorder, TracerProvider

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Tracer
 
 from ragtel import _active
@@ -188,6 +189,13 @@ class Recorder:
             provider=provider,
         )
 
+    def start_knowledge_base_sample(
+        self, texts: Sequence[str | None], ids: Sequence[str | None]
+    ) -> Step:
+        """The monitor's knowledge-base sample: a trace of its own, whatever span is current."""
+        self._begin()
+        return self._opened(embedding.start_sample, self, texts, ids)
+
     def start_tool(
         self,
         name: str,
@@ -228,16 +236,19 @@ class Recorder:
         parent: Step | None,
         attrs: dict[str, Any],
         run: RunContext | None,
+        *,
+        detached: bool = False,
     ) -> Step:
-        """Start the span of a step whose start attributes are ``attrs``."""
+        """Start the span of a step whose start attributes are ``attrs``; a ``detached`` step
+        starts a trace of its own that is not one of the application's runs."""
         cuts = stamp(attrs, run, self.oi, self.genai, self.policy)
         if not self.content:
             attrs[Ragtel.CONTENT_CAPTURED] = False
         # Attributes are written once, when the step ends (see Step.finish); a sampler sees the
         # span's name and kind, which is what samplers of LLM traffic key on.
-        context = parent.context() if parent is not None else None
+        context = parent.context() if parent is not None else (Context() if detached else None)
         span = self._tracer.start_span(self.policy.name(name), context=context, kind=span_kind)
-        if parent is None:
+        if parent is None and not detached:
             remember_root(span, self._tracer_provider, self.settings)
         step = Step(self, span, kind, attrs)
         if cuts:

@@ -42,6 +42,7 @@ class Step:
         "_bytes",
         "_context",
         "_cuts",
+        "embedding_ids",
         "embedding_role",
         "embedding_texts",
         "ended",
@@ -61,10 +62,11 @@ class Step:
         self.ended = False
         self.first_token_ns: int | None = None
         self.start_ns = time.monotonic_ns()
-        self.embedding_texts: Sequence[str] = ()
+        self.embedding_texts: Sequence[str | None] = ()
         self.embedding_role: str = EmbeddingRole.QUERY
         self.template: PromptTemplate | None = None  # a PROMPT step's, for the LLM it feeds
         self.index_build: Step | None = None  # the root an index build's embedding ends with
+        self.embedding_ids: Sequence[str | None] = ()
         self._bytes = 0
         self._attrs = attrs
         self._cuts: dict[str, int] = {}

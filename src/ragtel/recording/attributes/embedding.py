@@ -25,6 +25,9 @@ _OVERHEAD: Final = 96  # keys (embedding.embeddings.31.embedding.vector) and fra
 _OI_EMB_TEXT: Final = OpenInference.EMBEDDING_TEXT
 _OI_EMB_VECTOR: Final = OpenInference.EMBEDDING_VECTOR
 _PART_NAME: Final = "embeddings (continued)"
+_SAMPLE_NAME: Final = "ragtel knowledge base sample"
+# Roles whose batches are recorded whole: the knowledge base, as built or as sampled.
+_WHOLE: Final = frozenset({EmbeddingRole.DOCUMENT, EmbeddingRole.KNOWLEDGE_BASE_SAMPLE})
 
 
 def start(
@@ -55,6 +58,21 @@ def start(
     return step
 
 
+def start_sample(rec: Recorder, texts: Sequence[str | None], ids: Sequence[str | None]) -> Step:
+    """The monitor's knowledge-base sample (no model call, so no GenAI operation)."""
+    role = EmbeddingRole.KNOWLEDGE_BASE_SAMPLE
+    attrs: dict[str, Any] = {Ragtel.EMBEDDING_ROLE: role, Ragtel.EMBEDDINGS_COUNT: len(texts)}
+    if rec.oi:
+        attrs[OpenInference.SPAN_KIND] = OIKind.EMBEDDING
+    step = rec.open_step(
+        _SAMPLE_NAME, OIKind.EMBEDDING, SpanKind.INTERNAL, None, attrs, None, detached=True
+    )
+    step.embedding_texts = texts
+    step.embedding_ids = ids
+    step.embedding_role = role
+    return step
+
+
 def end(step: Step, vectors: Sequence[Any]) -> None:
     rec = step.recorder
     texts = step.embedding_texts
@@ -67,9 +85,10 @@ def end(step: Step, vectors: Sequence[Any]) -> None:
     per_span = rec.settings.max_vectors
     # A batch that builds the knowledge base is the analysis's reference: all of it is recorded,
     # over as many continuation spans as it takes, instead of the first max_vectors.
-    whole = step.embedding_role == EmbeddingRole.DOCUMENT and capture_vectors and per_span > 0
+    whole = step.embedding_role in _WHOLE and capture_vectors and per_span > 0
+    ids = step.embedding_ids
     done, full = _fill(
-        step, texts, float_vectors if capture_vectors else (), 0, min(total, per_span)
+        step, texts, ids, float_vectors if capture_vectors else (), 0, min(total, per_span)
     )
     if full and not whole:
         step.cut(Ragtel.SPAN_BYTES_TRUNCATED)
@@ -78,7 +97,7 @@ def end(step: Step, vectors: Sequence[Any]) -> None:
     while whole and done < len(float_vectors):
         part = _open_part(step, done)
         parts += 1
-        end_at, full = _fill(part, texts, float_vectors, done, min(total, done + per_span))
+        end_at, full = _fill(part, texts, ids, float_vectors, done, min(total, done + per_span))
         if end_at == done:  # one vector larger than an empty span may hold: cut, go on
             part.cut(Ragtel.SPAN_BYTES_TRUNCATED)
             end_at = done + 1
@@ -96,17 +115,23 @@ def end(step: Step, vectors: Sequence[Any]) -> None:
 
 
 def _fill(
-    step: Step, texts: Sequence[str], vectors: Sequence[list[float]], start: int, stop: int
+    step: Step,
+    texts: Sequence[str | None],
+    ids: Sequence[str | None],
+    vectors: Sequence[list[float]],
+    start: int,
+    stop: int,
 ) -> tuple[int, bool]:
     """Write embeddings ``start:stop`` of the batch on ``step`` (indices from 0 on the span) while
     they fit its budget. Returns the batch index of the first one not written, and whether the
-    span's budget was what stopped it.
+    span's budget was what stopped it. Document ids, when known, go in one list per span.
 
     Vectors are OpenInference's float arrays, or, for the GenAI set alone, packed into one
     attribute: Jaeger shows it as one value after the span's facts instead of one number per
     line above them."""
     packed = not step.recorder.oi
     packed_vectors: list[list[float]] = []
+    written: list[str] = []
     reached, full = stop, False
     for i in range(start, stop):
         prefix = embedding_prefix(i - start)
@@ -115,8 +140,10 @@ def _fill(
         if text is None and vector is None:
             reached = i
             break
+        doc_id = step.text(ids[i]) if i < len(ids) else None
         keys = (text is not None) + (vector is not None and (not packed or not packed_vectors))
-        size = text_size(text) + _OVERHEAD
+        keys += not written and doc_id is not None
+        size = text_size(text) + _OVERHEAD + text_size(doc_id) + 2
         if vector:
             size += packed_size(len(vector)) if packed else len(vector) * BYTES_PER_FLOAT
         if not step.room(keys, size):
@@ -129,9 +156,14 @@ def _fill(
                 packed_vectors.append(vector)
             else:
                 step.put_unbudgeted(prefix + _OI_EMB_VECTOR, vector)
+        if doc_id is not None or written:
+            written.extend([""] * (i - start - len(written)))  # ids unknown before this one
+            written.append(doc_id or "")
         step.charge(size)
     if packed_vectors:
         step.put_unbudgeted(Ragtel.VECTORS, pack_vectors(packed_vectors))
+    if written:
+        step.put_unbudgeted(Ragtel.EMBEDDING_DOCUMENT_IDS, written)
     return reached, full
 
 
@@ -139,7 +171,7 @@ def _open_part(step: Step, offset: int) -> Step:
     """A child span carrying the knowledge-base batch of ``step`` from index ``offset`` on."""
     rec = step.recorder
     attrs: dict[str, Any] = {
-        Ragtel.EMBEDDING_ROLE: EmbeddingRole.DOCUMENT,
+        Ragtel.EMBEDDING_ROLE: step.embedding_role,
         Ragtel.EMBEDDINGS_OFFSET: offset,
     }
     if rec.oi:

@@ -6,23 +6,31 @@ from typing import TYPE_CHECKING, Final
 
 from ragtel import _stats
 from ragtel._guard import report
+from ragtel.recording import knowledge_base
 from ragtel.semconv import EmbeddingRole, Ragtel
 
 if TYPE_CHECKING:
     from ragtel.recording.step import Step
 
 DRIFT_CROSSED: Final = "ragtel.drift.threshold_crossed"
+# Query-time documents are neither queries nor knowledge base; the exported sample is the
+# monitor's own output.
+_OBSERVED: Final = frozenset({EmbeddingRole.QUERY, EmbeddingRole.DOCUMENT})
 
 
 def observe(step: Step, vectors: list[list[float]]) -> None:
     """Feed the vectors to the recorder's monitor; a query's distances go on the span."""
     monitor = step.recorder.monitor
     role = step.embedding_role
-    if monitor is None or not vectors or role == EmbeddingRole.QUERY_DOCUMENT:
+    if monitor is None or not vectors or role not in _OBSERVED:
         return
     try:
+        if role == EmbeddingRole.QUERY:
+            knowledge_base.export_if_changed(step.recorder, monitor)
         if role == EmbeddingRole.DOCUMENT:
-            monitor.observe_context(vectors)
+            # The texts travel with the monitor's sample, which is exported (through the text
+            # policy) as the offline analysis's reference.
+            monitor.observe_context(vectors, texts=step.embedding_texts)
             return
         distances = monitor.observe_query(vectors[0])
     except ValueError:  # NaN/inf or a dimension change: not measurable, but counted

@@ -1,0 +1,56 @@
+"""The monitor's knowledge-base sample, exported so that ``ragtel drift`` has a reference.
+
+An analysis of Jaeger or Phoenix alone sees no document vector when the index was built by
+another process (an ingestion job, often long before the queries). The in-process monitor holds
+a sample of the knowledge base it measures queries against; before the first query it measures,
+and again after the sample changed (at most once per ``MIN_INTERVAL_S``), that sample is
+exported as a trace of its own: sampled vectors, document ids and texts, the ids and texts
+through the text policy (content capture off: vectors only).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+from ragtel._guard import report
+
+if TYPE_CHECKING:
+    from ragtel.recording.recorder import Recorder
+
+MIN_INTERVAL_S: Final = 60.0
+
+_lock = threading.Lock()
+# id(monitor) -> (version exported, monotonic time of the export). A handful of monitors at most.
+_exported: dict[int, tuple[int, float]] = {}
+
+
+def export_if_changed(rec: Recorder, monitor: Any) -> bool:
+    """Export ``monitor``'s sample when it changed since its last export; True if exported."""
+    version = getattr(monitor, "knowledge_base_version", 0)
+    if not version:
+        return False
+    key = id(monitor)
+    now = time.monotonic()
+    with _lock:
+        last = _exported.get(key)
+        if last is not None and (last[0] == version or now - last[1] < MIN_INTERVAL_S):
+            return False
+        _exported[key] = (version, now)
+    try:
+        _, sample = monitor.knowledge_base_sample()
+        if sample is None:
+            return False
+        step = rec.start_knowledge_base_sample(sample.texts, sample.ids)
+        step.end_embedding(sample.vectors)
+    except Exception as error:  # the query being recorded must not suffer
+        report("knowledge base sample", error)
+        return False
+    return True
+
+
+def forget(monitor: Any) -> None:
+    """Export ``monitor``'s sample again at the next query (a new provider, a test)."""
+    with _lock:
+        _exported.pop(id(monitor), None)

@@ -1,0 +1,147 @@
+"""``ragtel drift --knowledge-base FILE``: the reference from a file when the traces hold none
+(the index was built by another process), in each format."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ragtel.analysis.cli import EXIT_ERROR, EXIT_OK, main
+from tests.synthetic import SyntheticStream, make_stream, write_otlp_jsonl
+
+
+def _write_npy(stream: SyntheticStream, path: Path) -> None:
+    np.save(path, stream.documents.astype(np.float32))
+
+
+def _write_jsonl(stream: SyntheticStream, path: Path) -> None:
+    with gzip.open(path, "wt", encoding="utf-8") as out:
+        for i, row in enumerate(stream.documents):
+            text = f"document {i} about topic {int(stream.document_topics[i])}"
+            out.write(json.dumps({"id": f"doc-{i}", "text": text, "vector": row.tolist()}) + "\n")
+
+
+def _write_parquet(stream: SyntheticStream, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({
+        "id": [f"doc-{i}" for i in range(len(stream.documents))],
+        "text": [f"document {i}" for i in range(len(stream.documents))],
+        "vector": [row.tolist() for row in stream.documents],
+    })  # fmt: skip
+    pq.write_table(table, path)
+
+
+@pytest.mark.parametrize(
+    ("name", "write"),
+    [("kb.npy", _write_npy), ("kb.jsonl.gz", _write_jsonl), ("kb.parquet", _write_parquet)],
+)
+def test_gap_found_with_the_knowledge_base_from_a_file(tmp_path: Path, name: str, write) -> None:
+    stream = make_stream(seed=0)
+    spans = tmp_path / "spans.jsonl"
+    trace_ids = write_otlp_jsonl(stream, str(spans), documents=False)
+    out = tmp_path / "report"
+    # Without the file the traces hold no document: no reference, no gap.
+    assert main(["drift", str(spans), "--out", str(out), "--no-progress"]) == EXIT_OK
+    bare = json.loads((out / "summary.json").read_text())
+    assert bare["counts"]["documents"] == 0 and bare["gaps"] == []
+
+    write(stream, tmp_path / name)
+    code = main(["drift", str(spans), "--out", str(out), "--no-progress",
+                 "--knowledge-base", str(tmp_path / name)])  # fmt: skip
+    assert code == EXIT_OK
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["counts"]["documents"] == len(stream.documents)
+    assert summary["knowledge_base"] == f"file {tmp_path / name}"
+    off = {t for t, o in zip(trace_ids, stream.off_topic, strict=True) if o}
+    top = summary["gaps"][0]["trace_ids"]
+    hits = sum(t in off for t in top)
+    assert hits / len(off) >= 0.9 and hits / len(top) >= 0.9
+
+
+def test_the_file_replaces_document_vectors_found_in_the_traces(tmp_path: Path) -> None:
+    stream = make_stream(seed=1)
+    spans = tmp_path / "spans.jsonl"
+    write_otlp_jsonl(stream, str(spans))  # with its index build
+    kb = tmp_path / "kb.npy"
+    np.save(kb, stream.documents[:100])
+    out = tmp_path / "report"
+    assert main(["drift", str(spans), "--out", str(out), "--no-progress",
+                 "--knowledge-base", str(kb)]) == EXIT_OK  # fmt: skip
+    counts = json.loads((out / "summary.json").read_text())["counts"]
+    assert counts["documents"] == 100
+    assert counts["documents_in_traces_ignored"] == len(stream.documents)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("kb.jsonl", '{"id": "a", "vector": [1, 2]}\n{"id": "b", "text": "no vector"}\n',
+         "line 2: expected an object with 'vector'"),
+        ("kb.jsonl", '{"vector": [1, "x"]}\n', "line 1: 'vector' is not a list of numbers"),
+        ("kb.jsonl", '{"vector": [1, 2]}\n{"vector": [1, 2, 3]}\n', "dimension 3 after 2"),
+        ("kb.csv", "1,2\n", "unknown format"),
+        ("kb.npy", "not numpy", "not a .npy array"),
+    ],
+)  # fmt: skip
+def test_unreadable_knowledge_base_files_are_clear_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: str, message: str
+) -> None:
+    spans = tmp_path / "spans.jsonl"
+    write_otlp_jsonl(make_stream(seed=0, queries=50, change_at=25), str(spans), documents=False)
+    (tmp_path / name).write_text(content)
+    code = main(["drift", str(spans), "--out", str(tmp_path / "r"), "--no-progress",
+                 "--knowledge-base", str(tmp_path / name)])  # fmt: skip
+    assert code == EXIT_ERROR
+    assert message in capsys.readouterr().err
+
+
+def test_parquet_without_pyarrow_says_which_extra_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spans = tmp_path / "spans.jsonl"
+    write_otlp_jsonl(make_stream(seed=0, queries=50, change_at=25), str(spans), documents=False)
+    (tmp_path / "kb.parquet").write_bytes(b"PAR1")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow raises ImportError
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    code = main(["drift", str(spans), "--out", str(tmp_path / "r"), "--no-progress",
+                 "--knowledge-base", str(tmp_path / "kb.parquet")])  # fmt: skip
+    assert code == EXIT_ERROR
+    assert "pip install 'ragtel[parquet]'" in capsys.readouterr().err
+
+
+def test_the_python_api_takes_a_langchain_store() -> None:
+    from langchain_core.embeddings import Embeddings
+    from langchain_core.vectorstores import InMemoryVectorStore
+
+    from ragtel.analysis import Collector, analyze
+    from ragtel.analysis._spans import Embedding
+    from ragtel.monitor import knowledge_base_from
+
+    stream = make_stream(seed=2)
+    texts = [f"document {i}" for i in range(len(stream.documents))]
+    by_text = dict(zip(texts, stream.documents.tolist(), strict=True))
+
+    class Precomputed(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return [by_text[t] for t in texts]
+
+        def embed_query(self, text: str) -> list[float]:
+            return by_text[text]
+
+    store = InMemoryVectorStore(Precomputed())
+    store.add_texts(texts)
+    collector = Collector()
+    collector.use_knowledge_base(knowledge_base_from(store).rows(), "store")
+    for i, vector in enumerate(stream.queries):
+        collector._add_embedding(Embedding("query", vector, f"q{i}", f"t{i}", i * 10**9))
+    analysis = analyze(collector)
+    assert analysis.knowledge_base == "store" and analysis.counts["documents"] == len(texts)
+    top = analysis.gaps[0].members
+    assert np.mean([stream.off_topic[int(m.trace_id[1:])] for m in top]) >= 0.9
