@@ -64,6 +64,15 @@ class FeedbackSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class NearestDocument:
+    """A knowledge-base document near a gap's queries: what the knowledge base has instead."""
+
+    doc_id: str | None
+    text: str | None
+    similarity: float  # cosine similarity to the centre of the gap's queries
+
+
+@dataclass(frozen=True, slots=True)
 class GapReport:
     """A knowledge gap as reported."""
 
@@ -74,6 +83,8 @@ class GapReport:
     coverage: float
     members: list[Embedding] = field(repr=False)
     feedback: FeedbackSummary | None = None
+    nearest_documents: list[NearestDocument] = field(default_factory=list)
+    member_feedback: dict[str, list[Feedback]] = field(default_factory=dict, repr=False)
 
     def labels(self, limit: int | None = None, *, distinct: bool = False) -> list[str]:
         """Texts of its queries (or trace ids when content was not captured), first ``limit``;
@@ -233,13 +244,18 @@ def analyze(
         q = np.array([e.vector for e in sampled])
         d = np.array([e.vector for e in documents])
         gap_analysis = find_gaps(q, d, gap_params)
+        unit_documents = _unit_rows(d)
         for rank, cluster in enumerate(gap_analysis.clusters, start=1):
             members = [sampled[i] for i in cluster.queries]
-            records = [f for m in members for f in collector.feedback.get(m.trace_id, [])]
+            by_trace = {m.trace_id: collector.feedback.get(m.trace_id, []) for m in members}
+            records = [f for m in members for f in by_trace[m.trace_id]]
             gaps.append(GapReport(
                 rank=rank, query_share=cluster.query_share, queries=len(members),
                 documents=cluster.documents, coverage=cluster.coverage, members=members,
                 feedback=summarize_feedback(records),
+                nearest_documents=_nearest_documents(q[cluster.queries], unit_documents,
+                                                     documents),
+                member_feedback={t: f for t, f in by_trace.items() if f},
             ))  # fmt: skip
 
     all_feedback = [f for records in collector.feedback.values() for f in records]
@@ -268,6 +284,27 @@ def analyze(
         knowledge_base=knowledge_base,
         feedback_overall=summarize_feedback(all_feedback),
     )
+
+
+NEAREST_DOCUMENTS = 5
+
+
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    unit: np.ndarray = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+    return unit
+
+
+def _nearest_documents(
+    queries: np.ndarray, unit_documents: np.ndarray, documents: list[Embedding]
+) -> list[NearestDocument]:
+    """The documents closest to the centre of a gap's queries (by cosine similarity)."""
+    centre = _unit_rows(queries).mean(axis=0)
+    centre /= max(float(np.linalg.norm(centre)), 1e-12)
+    similarity = unit_documents @ centre
+    order = np.argsort(-similarity)[:NEAREST_DOCUMENTS]
+    return [
+        NearestDocument(documents[i].doc_id, documents[i].text, float(similarity[i])) for i in order
+    ]
 
 
 def _sample_distances(
@@ -331,6 +368,26 @@ def summary_json(analysis: DriftAnalysis, example_limit: int | None = None) -> d
                 "feedback": feedback_json(g.feedback),
                 "trace_ids": [m.trace_id for m in g.members],
                 "queries_text": g.labels(example_limit),
+                "members": [
+                    {
+                        "trace_id": m.trace_id,
+                        "text": m.text,
+                        "feedback": [
+                            {
+                                "name": f.name,
+                                "score": f.score,
+                                "label": f.label,
+                                "comment": f.explanation,
+                            }
+                            for f in g.member_feedback.get(m.trace_id, [])
+                        ],
+                    }
+                    for m in g.members
+                ],
+                "nearest_documents": [
+                    {"id": n.doc_id, "text": n.text, "similarity": n.similarity}
+                    for n in g.nearest_documents
+                ],
             }
             for g in analysis.gaps
         ],

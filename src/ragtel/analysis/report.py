@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ragtel.analysis.drift import NS, DriftAnalysis, summary_json
+from ragtel.analysis.drift import NS, DriftAnalysis, GapReport, summary_json
 
 EXAMPLES_IN_TABLE = 5
 MAP_POINTS = 5000  # points drawn per class in the map; more adds ink, not information
@@ -146,6 +146,38 @@ def _img(path: Path, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
+def _gap_details(gap: GapReport) -> str:
+    """Every query of a gap (text, trace id, feedback) and the documents nearest to it, folded."""
+    e = html.escape
+    rows = []
+    for m in gap.members:
+        records = gap.member_feedback.get(m.trace_id, [])
+        feedback = "; ".join(
+            " ".join(
+                x
+                for x in (f.label, None if f.score is None else f"{f.score:g}", f.explanation)
+                if x
+            )
+            for f in records
+        )
+        text = "—" if m.text is None else e(m.text)
+        rows.append(f"<tr><td>{text}</td><td><code>{e(m.trace_id)}</code></td>"
+                    f"<td>{e(feedback) or '—'}</td></tr>")  # fmt: skip
+    nearest = "".join(
+        f"<tr><td>{e(n.doc_id or '—')}</td><td>{n.similarity:.3f}</td>"
+        f"<td>{'—' if n.text is None else e(n.text)}</td></tr>"
+        for n in gap.nearest_documents
+    )
+    return (
+        f"<details><summary>Gap {gap.rank}: all {gap.queries} queries (share "
+        f"{gap.query_share:.2f}) and the nearest documents</summary>"
+        "<table><tr><th>question</th><th>trace id</th><th>feedback</th></tr>"
+        + "".join(rows)
+        + "</table><table><tr><th>nearest document</th><th>cosine similarity</th><th>text</th>"
+        f"</tr>{nearest}</table></details>"
+    )
+
+
 def render_html(analysis: DriftAnalysis, plots: dict[str, Path], source: str) -> str:
     """The report page as one string."""
     e = html.escape
@@ -205,6 +237,7 @@ def render_html(analysis: DriftAnalysis, plots: dict[str, Path], source: str) ->
                 f"<td>{examples}</td></tr>"
             )
         parts.append("</table>")
+        parts.extend(_gap_details(gap) for gap in analysis.gaps)
 
     parts.append("<h2>Windows</h2><table><tr><th>start (UTC)</th><th>queries</th><th>drift</th>"
                  "<th>threshold</th><th>nearest-context cosine distance p10 / p50 / p90</th>"

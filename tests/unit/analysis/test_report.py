@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ragtel.analysis.cli import EXIT_OK, main
@@ -27,3 +28,47 @@ def test_report_without_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_unreadable_source_exits_1(tmp_path: Path) -> None:
     assert main(["drift", str(tmp_path / "missing.jsonl"), "--out", str(tmp_path)]) == 1
+
+
+def test_each_gap_lists_every_query_its_feedback_and_the_nearest_documents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # the tables are what is checked
+    stream = make_stream(seed=0)
+    source = tmp_path / "spans.jsonl"
+    trace_ids = write_otlp_jsonl(stream, str(source), documents=False, seed=0)
+    kb = tmp_path / "kb.jsonl"
+    with kb.open("w") as out:
+        for i, row in enumerate(stream.documents):
+            topic = int(stream.document_topics[i])
+            line = {"id": f"doc-{i}", "text": f"about topic {topic}", "vector": row.tolist()}
+            out.write(json.dumps(line) + "\n")
+    out_dir = tmp_path / "out"
+    assert main(["drift", str(source), "--out", str(out_dir), "--no-progress",
+                 "--knowledge-base", str(kb)]) == EXIT_OK  # fmt: skip
+    summary = json.loads((out_dir / "summary.json").read_text())
+    html = (out_dir / "report.html").read_text()
+    texts = dict(zip(trace_ids, (f"question {q} (" for q in range(len(trace_ids))), strict=True))
+    gap = summary["gaps"][0]
+    assert len(gap["members"]) == gap["queries"] == len(gap["trace_ids"])
+    judged = 0
+    for member in gap["members"]:
+        assert member["text"].startswith(texts[member["trace_id"]])
+        assert member["text"] in html and member["trace_id"] in html
+        judged += bool(member["feedback"])
+        for record in member["feedback"]:
+            assert record["label"] in {"thumbs_up", "thumbs_down"} and record["score"] in {0, 1}
+    assert judged == gap["feedback"]["count"]  # one record per judged trace in this stream
+    nearest = gap["nearest_documents"]
+    assert len(nearest) == 5
+    assert [n["similarity"] for n in nearest] == sorted((n["similarity"] for n in nearest),
+                                                        reverse=True)  # fmt: skip
+    # The documents most similar to the centre of the gap's questions, computed here afresh.
+    rows = [trace_ids.index(m["trace_id"]) for m in gap["members"]]
+    unit = stream.queries[rows] / np.linalg.norm(stream.queries[rows], axis=1, keepdims=True)
+    centre = unit.mean(axis=0)
+    docs = stream.documents / np.linalg.norm(stream.documents, axis=1, keepdims=True)
+    expected = np.argsort(-(docs @ centre))[:5]
+    assert [n["id"] for n in nearest] == [f"doc-{i}" for i in expected]
+    for n in nearest:
+        assert n["id"].startswith("doc-") and f"<td>{n['id']}</td>" in html
