@@ -12,6 +12,7 @@ from ragtel.export.file_exporter import OTLPFileExporter
 from ragtel.export.setup import configure
 from ragtel.instrument import instrument, uninstrument
 from ragtel.recording.feedback import record_feedback
+from ragtel.recording.monitor_hook import observe_knowledge_base
 from ragtel.recording.runs import last_trace_id
 from ragtel.recording.session import session
 
@@ -22,6 +23,7 @@ __all__ = [
     "configure",
     "instrument",
     "last_trace_id",
+    "observe_knowledge_base",
     "record_feedback",
     "session",
     "stats",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any, Final
 
 from ragtel._guard import report
@@ -22,8 +23,9 @@ if TYPE_CHECKING:
 MIN_INTERVAL_S: Final = 60.0
 
 _lock = threading.Lock()
-# id(monitor) -> (version exported, monotonic time of the export). A handful of monitors at most.
-_exported: dict[int, tuple[int, float]] = {}
+# monitor -> (version exported, monotonic time of the export); weak, so that a discarded monitor
+# is forgotten rather than mistaken for a new one that happens to reuse its id.
+_exported: weakref.WeakKeyDictionary[Any, tuple[int, float]] = weakref.WeakKeyDictionary()
 
 
 def export_if_changed(rec: Recorder, monitor: Any) -> bool:
@@ -31,13 +33,12 @@ def export_if_changed(rec: Recorder, monitor: Any) -> bool:
     version = getattr(monitor, "knowledge_base_version", 0)
     if not version:
         return False
-    key = id(monitor)
     now = time.monotonic()
     with _lock:
-        last = _exported.get(key)
+        last = _exported.get(monitor)
         if last is not None and (last[0] == version or now - last[1] < MIN_INTERVAL_S):
             return False
-        _exported[key] = (version, now)
+        _exported[monitor] = (version, now)
     try:
         _, sample = monitor.knowledge_base_sample()
         if sample is None:
@@ -53,4 +54,4 @@ def export_if_changed(rec: Recorder, monitor: Any) -> bool:
 def forget(monitor: Any) -> None:
     """Export ``monitor``'s sample again at the next query (a new provider, a test)."""
     with _lock:
-        _exported.pop(id(monitor), None)
+        _exported.pop(monitor, None)

@@ -31,3 +31,21 @@ def set_monitor(monitor: Any) -> None:
     global _monitor
     with _lock:
         _monitor = monitor
+
+
+def observe_knowledge_base(source: Any) -> Any:
+    """Give the process-wide monitor the knowledge base held by ``source`` (a LangChain
+    ``InMemoryVectorStore``, a LlamaIndex ``VectorStoreIndex``, a ``KnowledgeBase``, an array: see
+    ``ragtel.monitor.knowledge_base_from``). For a process that queries an index another process
+    built: queries are then measured against it, and its sample is exported for ``ragtel drift``.
+    Returns the ``KnowledgeBase``; raises what ``knowledge_base_from`` raises, and RuntimeError
+    when monitoring is switched off (``RAGTEL_MONITOR=false``)."""
+    from ragtel import _active
+    from ragtel.monitor import knowledge_base_from
+
+    knowledge_base = knowledge_base_from(source)
+    monitor = default_monitor(_active.settings())
+    if monitor is None:
+        raise RuntimeError("the embedding monitor is switched off (RAGTEL_MONITOR=false)")
+    monitor.observe_knowledge_base(knowledge_base)
+    return knowledge_base

@@ -1,0 +1,56 @@
+"""An ingestion job, run as its own process by test_knowledge_base.py: embeds the knowledge base
+through ``TracedEmbeddings`` into a LangChain ``InMemoryVectorStore`` (one ``embed_documents``
+batch), exports its spans over OTLP, optionally dumps the store to a file, and prints
+``ragtel.stats()`` as JSON.
+
+    python ingestion_job.py DOCUMENTS.npz SERVICE ENDPOINT [STORE.json]
+
+DOCUMENTS.npz holds ``vectors`` (documents x dimension) and ``texts``; the embedding model of
+this job returns those vectors for those texts, as a real model would for its passages.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+from langchain_core.vectorstores import InMemoryVectorStore
+
+import ragtel
+from ragtel.langchain import TracedEmbeddings
+
+
+class Precomputed(Embeddings):
+    """The vectors a model gave these texts earlier (the test's synthetic knowledge base)."""
+
+    def __init__(self, texts: list[str], vectors: np.ndarray) -> None:
+        self.table = {t: v.tolist() for t, v in zip(texts, vectors, strict=True)}
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.table[t] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.table[text]
+
+
+def main() -> int:
+    documents, service, endpoint = sys.argv[1:4]
+    data = np.load(documents)
+    texts = [str(t) for t in data["texts"]]
+    provider = ragtel.configure(service_name=service, endpoint=endpoint, protocol="grpc")
+    model = Precomputed(texts, data["vectors"])
+    embeddings = TracedEmbeddings(model, model_name="synthetic-minilm")
+    store = InMemoryVectorStore.from_texts(
+        texts, embeddings, ids=[f"doc-{i}" for i in range(len(texts))]
+    )
+    if len(sys.argv) > 4:
+        store.dump(sys.argv[4])
+    ok = provider.force_flush(60_000)  # type: ignore[attr-defined]
+    print(json.dumps({"flushed": ok, **ragtel.stats()}))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
