@@ -2,6 +2,8 @@
 
     python bench/bench_monitor.py monitor            # µs per query, dim 1536, 1,000-vector sample
     python bench/bench_monitor.py drift [--spans N]  # spans/s and peak memory on N spans (1e6)
+    python bench/bench_monitor.py drift --knowledge-base 1000000 --kb-format npy|jsonl
+                                                     # the same with a knowledge-base file
     python bench/bench_monitor.py calibrate          # drift/noise ratios behind the auto factor
 
 The drift input is generated under .cache/bench/: RAG traces of 8 spans (chain, query
@@ -166,20 +168,52 @@ def generate(path: Path, spans: int, dim: int = 64, docs: int = 5000) -> None:
             out.write(res + ",".join(parts) + "]}]}]}\n")
 
 
-def bench_drift(spans: int) -> None:
+def generate_knowledge_base(path: Path, documents: int, dim: int = 64) -> None:
+    """A knowledge-base file of ``documents`` vectors around the same centres as the spans'."""
+    rng = np.random.default_rng(1)
+    centres = np.random.default_rng(0).standard_normal((8, dim))
+    chunk = 100_000
+    if path.suffix == ".npy":
+        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(documents, dim))
+        for start in range(0, documents, chunk):
+            n = min(chunk, documents - start)
+            out[start : start + n] = centres[rng.integers(0, 8, n)] + rng.standard_normal((n, dim))
+        out.flush()
+        del out
+        return
+    with open(path, "w") as handle:
+        for start in range(0, documents, chunk):
+            n = min(chunk, documents - start)
+            rows = centres[rng.integers(0, 8, n)] + rng.standard_normal((n, dim))
+            for i, row in enumerate(rows):
+                vector = ",".join(f"{x:.6f}" for x in row)
+                text = f"passage {start + i} of the knowledge base"
+                handle.write(f'{{"id":"doc-{start + i}","text":"{text}","vector":[{vector}]}}\n')
+
+
+def bench_drift(spans: int, kb_documents: int = 0, kb_format: str = "npy") -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"spans-{spans}.jsonl"
     if not path.exists():
         start = time.perf_counter()
         generate(path, spans)
         print(f"generated {path} in {time.perf_counter() - start:.0f} s")
+    options = ""
+    if kb_documents:
+        kb = CACHE / f"kb-{kb_documents}.{kb_format}"
+        if not kb.exists():
+            start = time.perf_counter()
+            generate_knowledge_base(kb, kb_documents)
+            print(f"generated {kb} in {time.perf_counter() - start:.0f} s")
+        print(f"knowledge base: {kb.stat().st_size / 1e6:.0f} MB, {kb_documents:,} documents")
+        options = f", '--knowledge-base', {str(kb)!r}"
     print(f"input: {path.stat().st_size / 1e6:.0f} MB")
     out = CACHE / "report"
     code = (
         "import resource, sys, time\n"
         "from ragtel.analysis.cli import main\n"
         "t = time.perf_counter()\n"
-        f"rc = main(['drift', {str(path)!r}, '--out', {str(out)!r}, '--no-progress'])\n"
+        f"rc = main(['drift', {str(path)!r}, '--out', {str(out)!r}, '--no-progress'{options}])\n"
         "print(f'elapsed {time.perf_counter() - t:.2f}')\n"
         "print(f'maxrss_kb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}')\n"
     )
@@ -219,11 +253,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("what", choices=["monitor", "drift", "calibrate"])
     parser.add_argument("--spans", type=int, default=1_000_000)
+    parser.add_argument("--knowledge-base", type=int, default=0, metavar="DOCUMENTS")
+    parser.add_argument("--kb-format", choices=["npy", "jsonl"], default="npy")
     args = parser.parse_args()
     if args.what == "monitor":
         bench_monitor()
     elif args.what == "drift":
-        bench_drift(args.spans)
+        bench_drift(args.spans, args.knowledge_base, args.kb_format)
     else:
         calibrate()
 

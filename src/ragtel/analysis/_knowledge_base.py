@@ -1,7 +1,7 @@
 """``--knowledge-base PATH``: document vectors from a file, streamed one row or batch at a time.
 
-Formats, by extension: ``.npy`` (a 2-D array of vectors, ids are row numbers, no texts; read
-memory-mapped), ``.jsonl`` / ``.jsonl.gz`` (one ``{"id", "text", "vector"}`` object per line) and
+Formats, by extension: ``.npy`` (a 2-D array of vectors, ids are row numbers, no texts; read in
+chunks), ``.jsonl`` / ``.jsonl.gz`` (one ``{"id", "text", "vector"}`` object per line) and
 ``.parquet`` (columns ``id``, ``text``, ``vector``; needs pyarrow, the ``ragtel[parquet]`` extra).
 Only ``vector`` is required. Rows stream into the analysis's bounded sample, so the file's size
 does not set the memory used.
@@ -52,18 +52,33 @@ def _vector(value: Any, where: str) -> np.ndarray:
 
 
 def _npy(path: str | Path) -> Iterator[Row]:
-    try:
-        matrix = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise SourceError(f"knowledge base {path}: not a .npy array ({error})") from None
-    if matrix.ndim != 2:
-        raise SourceError(f"knowledge base {path}: expected a 2-D array (documents x dimension)")
-    for start in range(0, matrix.shape[0], _NPY_CHUNK):
-        chunk = np.asarray(matrix[start : start + _NPY_CHUNK], dtype=np.float32)
-        for offset, vector in enumerate(chunk):
-            if not np.isfinite(vector).all():
-                raise SourceError(f"knowledge base {path}: row {start + offset} is not finite")
-            yield str(start + offset), None, vector
+    # Read in chunks rather than memory-mapped: pages of a mapped file count in the resident set
+    # once touched, so a large file would be held whole.
+    with open(path, "rb") as handle:
+        try:
+            version = np.lib.format.read_magic(handle)
+            header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, fortran, dtype = header(handle)
+        except ValueError as error:
+            raise SourceError(f"knowledge base {path}: not a .npy array ({error})") from None
+        if len(shape) != 2 or fortran or dtype.hasobject:
+            raise SourceError(
+                f"knowledge base {path}: expected a 2-D numeric array (documents x dimension)"
+            )
+        rows, dim = shape
+        for start in range(0, rows, _NPY_CHUNK):
+            count = min(_NPY_CHUNK, rows - start)
+            chunk = np.fromfile(handle, dtype=dtype, count=count * dim)
+            if chunk.size != count * dim:
+                raise SourceError(f"knowledge base {path}: file ends before row {start + count}")
+            for offset, vector in enumerate(chunk.reshape(count, dim).astype(np.float32)):
+                if not np.isfinite(vector).all():
+                    raise SourceError(f"knowledge base {path}: row {start + offset} is not finite")
+                yield str(start + offset), None, vector
 
 
 def _jsonl(path: str | Path) -> Iterator[Row]:
