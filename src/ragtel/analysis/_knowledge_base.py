@@ -75,10 +75,13 @@ def _npy(path: str | Path) -> Iterator[Row]:
             chunk = np.fromfile(handle, dtype=dtype, count=count * dim)
             if chunk.size != count * dim:
                 raise SourceError(f"knowledge base {path}: file ends before row {start + count}")
-            for offset, vector in enumerate(chunk.reshape(count, dim).astype(np.float32)):
-                if not np.isfinite(vector).all():
-                    raise SourceError(f"knowledge base {path}: row {start + offset} is not finite")
-                yield str(start + offset), None, vector
+            rows_of_chunk = chunk.reshape(count, dim).astype(np.float32)
+            if not np.isfinite(rows_of_chunk).all():
+                bad = int(np.flatnonzero(~np.isfinite(rows_of_chunk).all(axis=1))[0])
+                raise SourceError(f"knowledge base {path}: row {start + bad} is not finite")
+            for offset in range(count):
+                # A copy: a view would keep its whole chunk alive while the sample holds it.
+                yield str(start + offset), None, rows_of_chunk[offset].copy()
 
 
 def _jsonl(path: str | Path) -> Iterator[Row]:

@@ -145,3 +145,23 @@ def test_the_python_api_takes_a_langchain_store() -> None:
     assert analysis.knowledge_base == "store" and analysis.counts["documents"] == len(texts)
     top = analysis.gaps[0].members
     assert np.mean([stream.off_topic[int(m.trace_id[1:])] for m in top]) >= 0.9
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".jsonl"])
+def test_the_sample_holds_its_own_rows_not_views_of_the_file(tmp_path: Path, suffix: str) -> None:
+    """A sampled row that is a view keeps its whole read chunk alive: a 1,000,000-document file
+    would then stay in memory through the 10,000 rows sampled from it."""
+    from ragtel.analysis import Collector, read_knowledge_base
+
+    rows = np.random.default_rng(0).normal(size=(20_000, 8)).astype(np.float32)
+    path = tmp_path / f"kb{suffix}"
+    if suffix == ".npy":
+        np.save(path, rows)
+    else:
+        path.write_text("".join(json.dumps({"vector": r.tolist()}) + "\n" for r in rows))
+    collector = Collector(sample_size=50)
+    collector.use_knowledge_base(read_knowledge_base(path), "file")
+    assert collector.document_count == 20_000
+    for item in collector.documents.items:
+        assert item.vector.base is None and item.vector.nbytes == 8 * 4
+        assert np.allclose(item.vector, rows[int(item.doc_id or -1)])
