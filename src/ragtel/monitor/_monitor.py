@@ -85,6 +85,7 @@ class EmbeddingMonitor:
         self._dim: int | None = None
         self._reference: ContextReference | None = None
         self._tracker: DriftTracker | None = None
+        self._unrecorded_context = False  # context came from outside the traces (a loaded store)
         self._loaded_baseline = self._load_configured_baseline()
         ref = weakref.ref(self)
 
@@ -163,11 +164,14 @@ class EmbeddingMonitor:
         *,
         ids: Sequence[str | None] | None = None,
         texts: Sequence[str | None] | None = None,
+        recorded: bool = False,
     ) -> None:
         """Add context vectors: documents embedded at indexing time, or retrieved documents'.
 
         ``ids`` and ``texts``, one per vector when known, travel with the sample that is exported
-        as the offline analysis's reference (texts through the text policy)."""
+        as the offline analysis's reference (texts through the text policy). ``recorded`` says
+        the vectors are already in the traces (an index build ragtel recorded): a monitor fed
+        only such vectors exports no sample, since the traces hold the knowledge base whole."""
         batch = _as_matrix(vectors)
         if batch.shape[0] == 0:
             return
@@ -175,6 +179,8 @@ class EmbeddingMonitor:
             self._ensure_dim(batch.shape[1])
             assert self._reference is not None
             self._reference.add(batch, ids, texts)
+            if not recorded:
+                self._unrecorded_context = True
 
     def observe_knowledge_base(self, knowledge_base: KnowledgeBase) -> None:
         """Add a whole knowledge base (see :func:`ragtel.monitor.knowledge_base_from`)."""
@@ -184,9 +190,12 @@ class EmbeddingMonitor:
 
     @property
     def knowledge_base_version(self) -> int:
-        """Changes whenever the knowledge-base sample changes (0: nothing sampled yet)."""
+        """Changes whenever the knowledge-base sample changes; 0 while nothing is sampled or
+        every context vector came from index builds the traces already hold."""
         reference = self._reference
-        return 0 if reference is None else reference.version
+        if reference is None or not self._unrecorded_context:
+            return 0
+        return reference.version
 
     def knowledge_base_sample(self) -> tuple[int, KnowledgeBase | None]:
         """The sampled knowledge base (a copy) and its version, which changes with the sample."""

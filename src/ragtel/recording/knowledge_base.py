@@ -2,10 +2,12 @@
 
 An analysis of Jaeger or Phoenix alone sees no document vector when the index was built by
 another process (an ingestion job, often long before the queries). The in-process monitor holds
-a sample of the knowledge base it measures queries against; before the first query it measures,
-and again after the sample changed (at most once per ``MIN_INTERVAL_S``), that sample is
-exported as a trace of its own: sampled vectors, document ids and texts, the ids and texts
-through the text policy (content capture off: vectors only).
+a sample of the knowledge base it measures queries against. When that knowledge base did not
+come (only) from index builds the traces hold already (a store loaded with
+``ragtel.observe_knowledge_base``), the sample is exported before the first query it measures,
+and again after it changed (at most once per ``MIN_INTERVAL_S``), as a trace of its own: sampled
+vectors, document ids and texts, the ids and texts through the text policy (content capture off:
+vectors only).
 """
 
 from __future__ import annotations

@@ -135,3 +135,13 @@ def test_ragtel_drift_takes_the_exported_sample_as_reference(tmp_path: Path) -> 
     assert summary["counts"]["documents"] == len(stream.documents)  # 720 < the 1,000 sample
     top = summary["gaps"][0]["queries_text"]
     assert sum(" off" in t for t in top) / len(top) >= 0.9
+
+
+def test_no_sample_when_the_traces_hold_the_index_build() -> None:
+    monitor = EmbeddingMonitor(MonitorConfig(sample_size=30, seed=0))
+    rec, exporter, _ = _setup(monitor)
+    step = rec.start_embedding("i", None, model="mini", texts=["a", "b"], role="document")
+    step.end_embedding([[1.0] * 8, [0.5] * 8])
+    _query(rec, np.ones(8))
+    assert SAMPLE not in [s.name for s in exporter.get_finished_spans()]
+    assert monitor.context_count == 2  # the monitor measured against them all the same

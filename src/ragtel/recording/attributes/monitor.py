@@ -30,7 +30,7 @@ def observe(step: Step, vectors: list[list[float]]) -> None:
         if role == EmbeddingRole.DOCUMENT:
             # The texts travel with the monitor's sample, which is exported (through the text
             # policy) as the offline analysis's reference.
-            monitor.observe_context(vectors, texts=step.embedding_texts)
+            monitor.observe_context(vectors, texts=step.embedding_texts, recorded=True)
             return
         distances = monitor.observe_query(vectors[0])
     except ValueError:  # NaN/inf or a dimension change: not measurable, but counted
