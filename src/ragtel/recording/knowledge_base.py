@@ -49,6 +49,10 @@ def export_if_changed(rec: Recorder, monitor: Any) -> bool:
         step.end_embedding(sample.vectors)
     except Exception as error:  # the query being recorded must not suffer
         report("knowledge base sample", error)
+        # Not exported: keep the interval (a failing store is not asked at every query) but not
+        # the version, so the sample goes out at a later query instead of never.
+        with _lock:
+            _exported[monitor] = (0, now)
         return False
     return True
 

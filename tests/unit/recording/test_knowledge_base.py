@@ -103,6 +103,28 @@ def test_a_changed_sample_is_exported_again(monkeypatch: pytest.MonkeyPatch) -> 
     assert len(_sample_rows(exporter.get_finished_spans())) == 20
 
 
+def test_a_failed_sample_export_is_tried_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    monitor = EmbeddingMonitor(MonitorConfig(sample_size=30, seed=0))
+    rec, exporter, _ = _setup(monitor)
+    monitor.observe_knowledge_base(_kb(10))
+    working = monitor.knowledge_base_sample
+
+    def broken() -> None:
+        raise RuntimeError("store unavailable")
+
+    monkeypatch.setattr(monitor, "knowledge_base_sample", broken)
+    _query(rec, np.ones(8))  # the query is recorded; the sample is not
+    assert [s.name for s in exporter.get_finished_spans()] == ["embeddings mini"]
+    assert ragtel.stats().get("internal_errors", 0) >= 1
+    monkeypatch.setattr(monitor, "knowledge_base_sample", working)
+    _query(rec, np.ones(8))  # within the interval: not asked again yet
+    assert not [s for s in exporter.get_finished_spans() if s.name == SAMPLE]
+    monkeypatch.setattr(knowledge_base, "MIN_INTERVAL_S", 0.0)
+    _query(rec, np.ones(8))  # same version as the failed attempt, exported now
+    assert len([s for s in exporter.get_finished_spans() if s.name == SAMPLE]) == 1
+    assert len(_sample_rows(exporter.get_finished_spans())) == 10
+
+
 def test_without_content_capture_the_sample_is_vectors_only() -> None:
     monitor = EmbeddingMonitor(MonitorConfig(sample_size=30, seed=0))
     rec, exporter, _ = _setup(monitor, capture_content=False)
