@@ -11,6 +11,8 @@ about those topics, phrased as users ask them:
   archiving, concurrency, ...); questions are templated from the first sentence of each
   function/method/class description ("Return the X" -> "How do I get the X?"), and that first
   paragraph is kept out of the knowledge base, so no question is a document's own text.
+- ``pymod``: the same Library Reference at the grain of one library: topic = a module (from each
+  chapter the module with the most questions), questions and documents made as for ``pylib``.
 - ``company``: the eight hand-written topics of ``bench/real_embeddings/texts.py`` (written for
   this project, not public; kept because the earlier figures were measured on it).
 
@@ -37,6 +39,7 @@ MAX_QUESTIONS_PER_TOPIC = 60
 # embedding (numpy MiniLM on a shared 2-core machine) to minutes.
 PYLIB_DOCS_PER_TOPIC = 60
 PYLIB_QUESTIONS_PER_TOPIC = 40
+PYMOD_MIN_QUESTIONS = 15
 
 
 @dataclass(frozen=True)
@@ -253,58 +256,95 @@ def _question(sentence: str, serial: int) -> str | None:
     return _TEMPLATES[serial % len(_TEMPLATES)].format(verb=verb, rest=rest)
 
 
+def _module_texts(library: Path, module: str) -> tuple[list[str], list[str]]:
+    """A Library Reference module's prose paragraphs and the first sentences of its
+    function/method/class descriptions that a question can be made from (those descriptions'
+    first paragraphs are left out of the prose)."""
+    path = library / f"{module}.rst.txt"
+    if not path.exists():
+        return [], []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    docs: list[str] = []
+    sentences: list[str] = []
+    first_of_directive: set[int] = set()
+    for i, line in enumerate(lines):
+        if not _DIRECTIVE.match(line):
+            continue
+        j = i + 1
+        while j < len(lines) and lines[j].strip():  # signature continuation lines
+            j += 1
+        while j < len(lines) and not lines[j].strip():
+            j += 1
+        body: list[str] = []
+        while j < len(lines) and lines[j].strip():
+            first_of_directive.add(j)
+            body.append(lines[j].strip())
+            j += 1
+        if not body or body[0].startswith(("..", ":")):
+            continue
+        sentence = re.split(r"(?<=[a-z0-9)])\.\s", _rst_text(" ".join(body)) + " ")[0].strip()
+        if _question(sentence, 0):
+            sentences.append(sentence)
+    in_code = False
+    row = 0
+    for block in _paragraphs(lines):
+        start = lines.index(block[0], row)
+        row = start + len(block)
+        code_block = in_code and block[0].startswith((" ", "\t"))
+        in_code = block[-1].rstrip().endswith("::")
+        if code_block or start in first_of_directive:
+            continue  # code, or a description a question was made from
+        if len(block) > 1 and _UNDERLINE.match(block[-1]):
+            continue
+        text = _prose([line.strip() for line in block] if block[0][:3] == "   " and
+                      not block[0].startswith("    ") else block)  # fmt: skip
+        if text:
+            docs.append(text)
+    return docs, sentences
+
+
+def _chapter_modules(library: Path, chapter: str) -> list[str]:
+    index = (library / f"{chapter}.rst.txt").read_text(encoding="utf-8")
+    return re.findall(r"^   ([a-z_][a-z0-9_.]*)\.rst\s*$", index, flags=re.M)
+
+
 def pylib(root: Path) -> Collection:
     library = root / "usr/share/doc/python3.11/html/_sources/library"
     docs: list[tuple[str, int]] = []
     questions: list[tuple[str, int]] = []
     for topic, chapter in enumerate(PYLIB_CHAPTERS):
-        index = (library / f"{chapter}.rst.txt").read_text(encoding="utf-8")
-        modules = re.findall(r"^   ([a-z_][a-z0-9_.]*)\.rst\s*$", index, flags=re.M)
         topic_docs, topic_questions = [], []
-        for module in modules:
-            path = library / f"{module}.rst.txt"
-            if not path.exists():
-                continue
-            lines = path.read_text(encoding="utf-8").splitlines()
-            first_of_directive: set[int] = set()
-            for i, line in enumerate(lines):
-                match = _DIRECTIVE.match(line)
-                if not match:
-                    continue
-                j = i + 1
-                while j < len(lines) and lines[j].strip():  # signature continuation lines
-                    j += 1
-                while j < len(lines) and not lines[j].strip():
-                    j += 1
-                body: list[str] = []
-                while j < len(lines) and lines[j].strip():
-                    first_of_directive.add(j)
-                    body.append(lines[j].strip())
-                    j += 1
-                if not body or body[0].startswith(("..", ":")):
-                    continue
-                sentence = re.split(r"(?<=[a-z0-9)])\.\s", _rst_text(" ".join(body)) + " ")[0]
-                question = _question(sentence.strip(), len(topic_questions))
-                if question:
-                    topic_questions.append(question)
-            in_code = False
-            row = 0
-            for block in _paragraphs(lines):
-                start = lines.index(block[0], row)
-                row = start + len(block)
-                code_block = in_code and block[0].startswith((" ", "\t"))
-                in_code = block[-1].rstrip().endswith("::")
-                if code_block or start in first_of_directive:
-                    continue  # code, or a description a question was made from
-                if len(block) > 1 and _UNDERLINE.match(block[-1]):
-                    continue
-                text = _prose([line.strip() for line in block] if block[0][:3] == "   " and
-                              not block[0].startswith("    ") else block)  # fmt: skip
-                if text:
-                    topic_docs.append(text)
+        for module in _chapter_modules(library, chapter):
+            module_docs, sentences = _module_texts(library, module)
+            topic_docs += module_docs
+            # The template rotates over the whole chapter, not per module.
+            topic_questions += [
+                _question(s, len(topic_questions) + k) or "" for k, s in enumerate(sentences)
+            ]
         docs += [(t, topic) for t in _spread(topic_docs, PYLIB_DOCS_PER_TOPIC)]
         questions += [(q, topic) for q in _spread(topic_questions, PYLIB_QUESTIONS_PER_TOPIC)]
     return _collection("pylib", list(PYLIB_CHAPTERS.values()), docs, questions)
+
+
+def pymod(root: Path) -> Collection:
+    """Topic = one Library Reference module: from every chapter, the module with the most
+    questions (at least ``PYMOD_MIN_QUESTIONS``). Unlike ``pylib``'s chapters, which group
+    related subjects, each topic is one library, as a knowledge base that lacks one library's
+    documentation would be."""
+    library = root / "usr/share/doc/python3.11/html/_sources/library"
+    chosen: list[tuple[str, list[str], list[str]]] = []
+    for chapter in PYLIB_CHAPTERS:
+        texts = {m: _module_texts(library, m) for m in _chapter_modules(library, chapter)}
+        module = max(texts, key=lambda m: len(texts[m][1]))
+        if len(texts[module][1]) >= PYMOD_MIN_QUESTIONS:
+            chosen.append((module, *texts[module]))
+    docs: list[tuple[str, int]] = []
+    questions: list[tuple[str, int]] = []
+    for topic, (_, module_docs, sentences) in enumerate(chosen):
+        asked = [_question(s, k) or "" for k, s in enumerate(sentences)]
+        docs += [(t, topic) for t in _spread(module_docs, PYLIB_DOCS_PER_TOPIC)]
+        questions += [(q, topic) for q in _spread(asked, PYLIB_QUESTIONS_PER_TOPIC)]
+    return _collection("pymod", [m for m, _, _ in chosen], docs, questions)
 
 
 def company() -> Collection:
@@ -334,4 +374,4 @@ def _collection(
 
 def load_all(cache: Path) -> list[Collection]:
     root = unpacked(cache)
-    return [perlfaq(root), pyfaq(root), pylib(root), company()]
+    return [perlfaq(root), pyfaq(root), pylib(root), pymod(root), company()]

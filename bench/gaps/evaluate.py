@@ -10,6 +10,14 @@ Per run, the top-ranked gap is scored by precision (share of its queries that ar
 topic's) and recall (share of the held-out topic's queries in it); a run that reports no gap
 scores 0 for both. "others" counts reported gaps beyond the first that are mostly covered
 queries. The control run keeps every topic in the knowledge base: every gap it reports is false.
+
+Per collection, two figures say how much any method can find, before any method runs:
+- coverage AUC: for each held-out topic, the probability that one of its questions has a lower
+  coverage (ragtel's per-question score: best hub-discounted match among the documents) than a
+  covered question; mean and min over topics. 0.5 is chance, 1.0 a perfect split.
+- neighbour purity: the share of each question's 10 nearest questions that ask about its topic.
+  A method that groups questions by similarity cannot make a gap purer than its neighbourhoods
+  unless coverage separates the rest.
 """
 
 from __future__ import annotations
@@ -100,10 +108,34 @@ def evaluate(data: Embedded, name: str, verbose: bool) -> Row:
     )  # fmt: skip
 
 
+def auc_low(positive: np.ndarray, negative: np.ndarray) -> float:
+    """Probability that a positive scores below a negative (ties count half)."""
+    below = (positive[:, None] < negative[None, :]).mean()
+    ties = (positive[:, None] == negative[None, :]).mean()
+    return float(below + ties / 2)
+
+
+def separability(data: Embedded) -> tuple[float, float, float]:
+    """Mean and min coverage AUC over held-out topics, and the questions' neighbour purity."""
+    from ragtel.analysis.gaps import centre, coverage, query_neighbours
+
+    c = data.collection
+    aucs = []
+    for topic in range(len(c.topics)):
+        zq, zd = centre(data.questions, data.documents[c.document_topics != topic])
+        cover = coverage(zq, zd, hub_neighbours=10)
+        held = c.question_topics == topic
+        aucs.append(auc_low(cover[held], cover[~held]))
+    zq, _ = centre(data.questions, data.documents)
+    neighbours = query_neighbours(zq, 10)
+    purity = float((c.question_topics[neighbours] == c.question_topics[:, None]).mean())
+    return float(np.mean(aucs)), float(np.min(aucs)), purity
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--collections", default="perlfaq,pyfaq,pylib,company")
+    parser.add_argument("--collections", default="perlfaq,pyfaq,pylib,pymod,company")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
     cache = cache_dir()
@@ -117,6 +149,8 @@ def main() -> None:
             f"documents, {len(collection.questions)} questions",
             flush=True,
         )
+        mean_auc, min_auc, purity = separability(data)
+        print(f"  coverage AUC {mean_auc:.2f} (min {min_auc:.2f})  neighbour purity {purity:.2f}")
         for name in args.methods.split(","):
             row = evaluate(data, name, args.verbose)
             rows.append(row)
