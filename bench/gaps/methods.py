@@ -53,8 +53,13 @@ def ragtel_before(queries: np.ndarray, documents: np.ndarray) -> list[np.ndarray
 
 
 def umap_hdbscan(queries: np.ndarray, documents: np.ndarray) -> list[np.ndarray]:
+    import warnings
+
     import hdbscan
     import umap
+
+    # A fixed random_state makes UMAP single-threaded; it says so on every call.
+    warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)
 
     joint = np.vstack([queries, documents])
     points = umap.UMAP(n_components=3, n_neighbors=15, min_dist=0.0, random_state=0).fit_transform(
