@@ -8,6 +8,11 @@ The knowledge base is every other topic's documents. The monitor runs with its d
 100, baseline 500, auto threshold). Pass: the first crossing is at or after query 1,000 and
 before query 1,150. A second stream per collection and seed never changes (control): it must
 never cross.
+
+Also printed, the margins of the alarm's statistic (``drift_score``, a normal deviate; the auto
+limit is ragtel.monitor._drift.ALARM_Z): its largest value while nothing has changed (before
+query 1,000, and the whole unchanged streams) and the smallest over the changed streams of its
+peak within 150 queries of the change.
 """
 
 from __future__ import annotations
@@ -34,14 +39,26 @@ from ragtel.monitor import EmbeddingMonitor, MonitorConfig  # noqa: E402
 QUERIES, CHANGE_AT, SHARE, WITHIN = 2000, 1000, 0.3, 150
 
 
-def first_crossing(documents: np.ndarray, stream: np.ndarray, seed: int) -> int | None:
+def first_crossing(
+    documents: np.ndarray, stream: np.ndarray, seed: int
+) -> tuple[int | None, np.ndarray]:
+    """The first query whose result crossed, and every query's drift score (NaN when none)."""
     monitor = EmbeddingMonitor(MonitorConfig(seed=seed))
     monitor.observe_context(documents)
+    first = None
+    scores = np.full(len(stream), np.nan)
     for i, query in enumerate(stream):
         result = monitor.observe_query(query)
-        if result is not None and result.drift_crossed:
-            return i
-    return None
+        if result is not None and result.drift_score is not None:
+            scores[i] = result.drift_score
+        if first is None and result is not None and result.drift_crossed:
+            first = i
+    return first, scores
+
+
+def peak(scores: np.ndarray) -> float:
+    known = scores[np.isfinite(scores)]
+    return float(known.max()) if len(known) else float("nan")
 
 
 def make_stream(on: np.ndarray, off: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
@@ -66,6 +83,8 @@ def main() -> None:
             continue
         data = embed(collection, cache)
         delays: list[int | None] = []
+        quiet: list[float] = []  # largest score while nothing changed, per stream
+        alarmed: list[float] = []  # peak score within WITHIN of the change, per changed stream
         false_alarms = 0
         for topic in range(len(collection.topics)):
             held = collection.question_topics == topic
@@ -73,7 +92,9 @@ def main() -> None:
             for seed in range(args.seeds):
                 rng = np.random.default_rng(seed)
                 stream = make_stream(data.questions[~held], data.questions[held], rng)
-                at = first_crossing(docs, stream, seed)
+                at, scores = first_crossing(docs, stream, seed)
+                quiet.append(peak(scores[:CHANGE_AT]))
+                alarmed.append(peak(scores[CHANGE_AT : CHANGE_AT + WITHIN]))
                 runs += 1
                 if at is not None and at < CHANGE_AT:
                     false_alarms += 1
@@ -83,8 +104,10 @@ def main() -> None:
         controls = []
         for seed in range(args.seeds):
             rng = np.random.default_rng(100 + seed)
-            controls.append(first_crossing(data.documents, make_stream(data.questions, None, rng),
-                                           seed))  # fmt: skip
+            at, scores = first_crossing(data.documents, make_stream(data.questions, None, rng),
+                                        seed)  # fmt: skip
+            controls.append(at)
+            quiet.append(peak(scores))
         late = [d for d in delays if d is None or d >= WITHIN]
         failures += len(late) + sum(c is not None for c in controls)
         known = [d for d in delays if d is not None]
@@ -93,7 +116,9 @@ def main() -> None:
             f"{false_alarms}, crossed within {WITHIN} {len(delays) - len(late)}, "
             f"delay median {np.median(known) if known else float('nan'):.0f} max "
             f"{max(known) if known else float('nan')}; unchanged streams crossing "
-            f"{sum(c is not None for c in controls)} of {len(controls)}",
+            f"{sum(c is not None for c in controls)} of {len(controls)}; score: largest with no "
+            f"change {max(quiet):.2f}, smallest peak within {WITHIN} of the change "
+            f"{min(alarmed):.2f}",
             flush=True,
         )
     print(f"{runs} changed streams: {failures} failures")

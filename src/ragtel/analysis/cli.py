@@ -16,11 +16,10 @@ from typing import Any
 from ragtel.analysis._collect import Collector
 from ragtel.analysis._knowledge_base import read_knowledge_base
 from ragtel.analysis._sources import Progress, SourceError, open_source
-from ragtel.analysis.drift import NS, analyze
+from ragtel.analysis.drift import DEFAULT_DRIFT_AUTO_FACTOR, NS, analyze
 from ragtel.analysis.gaps import GapParams
 from ragtel.analysis.report import write_report
 from ragtel.monitor._baseline import load_baseline_file
-from ragtel.monitor._config import DEFAULT_DRIFT_AUTO_FACTOR
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -15,7 +15,6 @@ from ragtel.analysis._collect import Bucket, Collector
 from ragtel.analysis._spans import Embedding, Feedback
 from ragtel.analysis.gaps import GapAnalysis, GapParams, find_gaps
 from ragtel.monitor._baseline import Baseline
-from ragtel.monitor._config import DEFAULT_DRIFT_AUTO_FACTOR
 
 NS = 1_000_000_000
 # Window widths offered when none is given: round numbers a person reads at a glance. The
@@ -29,6 +28,11 @@ TARGET_WINDOWS = 20
 # demo's drift scenario, 20-query windows leave a 40% shift to a missing topic under the
 # automatic threshold; windows of about this many queries show it.
 TARGET_WINDOW_QUERIES = 100
+# The offline threshold: this multiple of the drift that sampling noise alone gives a window
+# (its root mean square). Windows here are time slices of uneven size, compared once each, not
+# the in-process monitor's sliding window checked on every query, whose threshold is a far
+# quantile instead (ragtel.monitor._drift).
+DEFAULT_DRIFT_AUTO_FACTOR = 1.25
 MIN_WINDOWS = 4
 # A window with fewer queries than this has a centroid too noisy to call drift on.
 MIN_WINDOW_QUERIES = 10

@@ -18,20 +18,17 @@ ENV_SAMPLE_SIZE: Final = "RAGTEL_MONITOR_SAMPLE_SIZE"
 ENV_DRIFT_THRESHOLD: Final = "RAGTEL_MONITOR_DRIFT_THRESHOLD"
 """A distance, ``auto`` (derived from the baseline's own spread) or ``none`` (report only)."""
 ENV_DRIFT_AUTO_FACTOR: Final = "RAGTEL_MONITOR_DRIFT_AUTO_FACTOR"
-"""Multiple of the no-drift noise level that ``auto`` puts the threshold at."""
+"""Multiplier of the ``auto`` limits (1: a level sampling noise alone almost never reaches)."""
 ENV_BASELINE_PATH: Final = "RAGTEL_MONITOR_BASELINE_PATH"
 """Baseline file: loaded when it exists, written once the first queries have formed one."""
 
 DEFAULT_WINDOW_SIZE: Final = 100
 DEFAULT_BASELINE_SIZE: Final = 500
 DEFAULT_SAMPLE_SIZE: Final = 1000
-# Measured (bench/bench_monitor.py --calibrate; 20 synthetic 384-d streams, window 100, baseline
-# 500): with no change the drift never exceeded 1.18x its expected noise level (the window
-# centroid's noise concentrates tightly in high dimension); after 30% of queries move to an
-# uncovered topic it passed 1.25x within 108 queries in every stream. Drift adds to noise in
-# quadrature, so even a real shift moves this ratio little: the factor sits just above the
-# no-change maximum. Streams with bursty, session-correlated traffic may need a higher one.
-DEFAULT_DRIFT_AUTO_FACTOR: Final = 1.25
+# The auto thresholds are already the level sampling noise reaches about once in 10^7 queries
+# (ragtel.monitor._drift.ALARM_Z); the factor scales them, above 1 for fewer alarms on bursty,
+# session-correlated traffic, below 1 for earlier ones.
+DEFAULT_DRIFT_AUTO_FACTOR: Final = 1.0
 
 AUTO: Final = "auto"
 ThresholdSetting = float | Literal["auto"] | None
@@ -108,10 +105,11 @@ class MonitorConfig:
         window_size: recent queries whose centroid is compared with the baseline (default 100).
         baseline_size: first queries that form the baseline (default 500).
         sample_size: context vectors kept in the reservoir sample (default 1000).
-        drift_threshold: a drift distance, ``"auto"`` (default: ``drift_auto_factor`` times the
-            drift expected from sampling noise alone, computed from the baseline), or ``None``
-            to report drift without ever signalling a crossing.
-        drift_auto_factor: multiple of the noise level used by ``"auto"`` (default 1.25).
+        drift_threshold: a drift distance, ``"auto"`` (default: limits on the drift and on its
+            whitened score that sampling noise alone almost never reaches, computed from the
+            baseline's own spread; see :mod:`ragtel.monitor._drift`), or ``None`` to report
+            drift without ever signalling a crossing.
+        drift_auto_factor: multiplier of the ``"auto"`` thresholds' normal score (default 1).
         baseline_path: a baseline file; loaded when it exists, else written once formed.
         seed: seed of the reservoir sampler, for reproducible tests.
     """

@@ -1,17 +1,39 @@
-"""Drift of the recent query window against a baseline, with threshold-crossing detection."""
+"""Drift of the recent query window against a baseline, with threshold-crossing detection.
+
+``drift`` is the distance between the window's centroid and the baseline's. ``score`` is the same
+shift whitened by the baseline's own spread (:class:`~ragtel.monitor._baseline.Whitening`), as
+the standard normal deviate that is equally rare when nothing changed. The ``auto`` alarm goes
+off when the score passes :data:`ALARM_Z` times ``drift_auto_factor``; the reported ``auto``
+threshold is the drift that sampling noise alone reaches as rarely, and decides only when the
+baseline could not be whitened (too few queries, or no spread).
+
+The score decides because plain distance could not (bench/gaps/drift.py, real all-MiniLM-L6-v2
+questions): their variance sits in a few dozen directions, a new topic moves the centroid by
+about as much as that noise, and the distance's own tail is heavy enough that a threshold
+catching a change within 150 queries also fired by chance. Whitened, the shift along directions
+the baseline questions hardly spanned stands out.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 
 from ragtel.monitor._baseline import Baseline
 from ragtel.monitor._config import AUTO, ThresholdSetting
 
-# Re-arm only once drift has fallen this far below the threshold: a value hovering at the
-# threshold would otherwise emit an event on every other query.
-REARM_RATIO = 0.9
+# Re-arm only once the statistic has fallen this far below its limit: a value hovering at the
+# limit would otherwise emit an event on every other query.
+REARM_RATIO: Final = 0.9
+# One window passes it by chance with probability 1e-5. Consecutive windows share most of their
+# queries, so a stream holds about one independent window per window length and a false alarm
+# comes about once in 10^7 queries while nothing changes. Chosen on bench/gaps/drift.py's company
+# and pyfaq collections, where the unchanged windows' largest score was 3.4 and every change
+# passed 4.6 within 150 queries (README, Embedding monitoring).
+ALARM_Z: Final = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,13 +43,17 @@ class DriftUpdate:
     drift: float | None
     crossed: bool
     baseline_completed: bool
+    score: float | None = None
 
 
 class DriftTracker:
     """Sliding window of the last ``window_size`` queries compared with a baseline centroid.
 
-    Each update is O(dim): the window keeps a running sum over a ring buffer. The sum is rebuilt
-    from the buffer once per lap so floating-point error cannot accumulate over a long run.
+    Each update is O(dim) plus, once the baseline is whitened, O(k * dim) for its k principal
+    directions: the window keeps a running sum over a ring buffer, rebuilt from the buffer once
+    per lap so floating-point error cannot accumulate over a long run. While the baseline forms,
+    its queries are kept (``baseline_size * dim`` floats) for the one-off computation of its
+    spread's shape, then dropped.
     Not thread-safe: :class:`~ragtel.monitor.EmbeddingMonitor` serialises access.
     """
 
@@ -49,12 +75,13 @@ class DriftTracker:
         self._ring_sum = np.zeros(dim, dtype=np.float64)
         self._ring_pos = 0
         self._ring_filled = 0
-        self._base_sum = np.zeros(dim, dtype=np.float64)
-        self._base_sq = 0.0
+        self._base_rows: np.ndarray | None = None
         self._base_count = 0
         self.baseline: Baseline | None = None
         self.threshold: float | None = None
+        self.score_limit: float | None = None  # on the whitened score's raw scale
         self.drift: float | None = None
+        self.score: float | None = None
         self._armed = True
         if baseline is not None:
             self.set_baseline(baseline)
@@ -64,9 +91,14 @@ class DriftTracker:
         if baseline.dim != self.dim:
             raise ValueError(f"baseline has dimension {baseline.dim}, queries have {self.dim}")
         self.baseline = baseline
+        self._base_rows = None
         setting = self._threshold_setting
+        self.score_limit = None
         if setting == AUTO:
-            self.threshold = self._auto_factor * baseline.noise_level(self.window_size)
+            z = ALARM_Z * self._auto_factor
+            self.threshold = baseline.drift_quantile(self.window_size, z)
+            if baseline.whitening is not None:
+                self.score_limit = baseline.whitening.limit(self.window_size, baseline.count, z)
         elif setting is None:
             self.threshold = None
         else:
@@ -76,27 +108,42 @@ class DriftTracker:
         """Add one float64 query vector; return the drift after it."""
         completed = False
         if self.baseline is None:
-            self._base_sum += query
-            self._base_sq += float(query @ query)
-            self._base_count += 1
-            if self._base_count >= self.baseline_size:
-                self.set_baseline(
-                    Baseline.from_sums(self._base_sum, self._base_sq, self._base_count)
-                )
-                completed = True
+            self._collect(query)
+            completed = self.baseline is not None
         self._push(query)
-        if self.baseline is None or self._ring_filled < self.window_size:
+        baseline = self.baseline
+        if baseline is None or self._ring_filled < self.window_size:
             return DriftUpdate(drift=None, crossed=False, baseline_completed=completed)
-        drift = float(np.linalg.norm(self._ring_sum / self.window_size - self.baseline.centroid))
+        shift = self._ring_sum / self.window_size - baseline.centroid
+        squared = float(shift @ shift)
+        drift = math.sqrt(squared)
         self.drift = drift
+        raw = score = None
+        whitening = baseline.whitening
+        if whitening is not None:
+            raw = whitening.score(shift, squared)
+            score = whitening.normal_score(raw, self.window_size, baseline.count)
+        self.score = score
         crossed = False
-        if self.threshold is not None:
-            if self._armed and drift > self.threshold:
+        value, limit = drift, self.threshold
+        if self.score_limit is not None and raw is not None:
+            value, limit = raw, self.score_limit  # auto, whitened
+        if limit is not None:
+            over, below = value > limit, value < limit * REARM_RATIO
+            if self._armed and over:
                 crossed = True
                 self._armed = False
-            elif not self._armed and drift < self.threshold * REARM_RATIO:
+            elif not self._armed and below:
                 self._armed = True
-        return DriftUpdate(drift=drift, crossed=crossed, baseline_completed=completed)
+        return DriftUpdate(drift=drift, crossed=crossed, baseline_completed=completed, score=score)
+
+    def _collect(self, query: np.ndarray) -> None:
+        if self._base_rows is None:
+            self._base_rows = np.empty((self.baseline_size, self.dim), dtype=np.float64)
+        self._base_rows[self._base_count] = query
+        self._base_count += 1
+        if self._base_count >= self.baseline_size:
+            self.set_baseline(Baseline.from_vectors(self._base_rows))
 
     def _push(self, query: np.ndarray) -> None:
         pos = self._ring_pos

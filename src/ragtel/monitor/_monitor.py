@@ -36,8 +36,14 @@ class QueryDistances:
         nearest_cosine: cosine distance to the most similar context vector in the sample.
         drift: distance between the recent query window's centroid and the baseline centroid;
             None until the baseline exists and the window is full.
-        drift_crossed: True only on the query where drift went above the threshold (again).
+        drift_crossed: True only on the query where the drift alarm went off (again): drift
+            above ``drift_threshold``, or, with the ``"auto"`` threshold, ``drift_score`` above
+            its limit.
         drift_threshold: the threshold in force (resolved from ``"auto"``), None if none.
+        drift_score: the window's shift whitened by the baseline's own spread, as the standard
+            normal deviate that is as rare with no change (the ``"auto"`` alarm's limit is 4.3
+            times ``drift_auto_factor``); None until the window is full or when the baseline
+            queries were too few to whiten.
     """
 
     centroid_euclidean: float
@@ -47,6 +53,7 @@ class QueryDistances:
     drift: float | None
     drift_crossed: bool
     drift_threshold: float | None = None
+    drift_score: float | None = None
 
 
 def _as_matrix(vectors: VectorBatch) -> np.ndarray:
@@ -241,6 +248,7 @@ class EmbeddingMonitor:
             drift=update.drift,
             drift_crossed=update.crossed,
             drift_threshold=threshold,
+            drift_score=update.score,
         )
 
     @staticmethod
