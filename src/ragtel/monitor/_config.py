@@ -25,9 +25,9 @@ ENV_BASELINE_PATH: Final = "RAGTEL_MONITOR_BASELINE_PATH"
 DEFAULT_WINDOW_SIZE: Final = 100
 DEFAULT_BASELINE_SIZE: Final = 500
 DEFAULT_SAMPLE_SIZE: Final = 1000
-# The auto thresholds are already the level sampling noise reaches about once in 10^7 queries
-# (ragtel.monitor._drift.ALARM_Z); the factor scales them, above 1 for fewer alarms on bursty,
-# session-correlated traffic, below 1 for earlier ones.
+# The auto limit is already a level sampling noise alone reaches about once in millions of
+# queries (ragtel.monitor._drift.ALARM_Z); the factor scales it, above 1 for fewer alarms on
+# bursty, session-correlated traffic, below 1 for earlier ones.
 DEFAULT_DRIFT_AUTO_FACTOR: Final = 1.0
 
 AUTO: Final = "auto"
@@ -105,9 +105,9 @@ class MonitorConfig:
         window_size: recent queries whose centroid is compared with the baseline (default 100).
         baseline_size: first queries that form the baseline (default 500).
         sample_size: context vectors kept in the reservoir sample (default 1000).
-        drift_threshold: a drift distance, ``"auto"`` (default: limits on the drift and on its
-            whitened score that sampling noise alone almost never reaches, computed from the
-            baseline's own spread; see :mod:`ragtel.monitor._drift`), or ``None`` to report
+        drift_threshold: a drift distance, ``"auto"`` (default: an alarm on the drift's
+            whitened score at a level sampling noise alone almost never reaches, computed from
+            the baseline's own spread; see :mod:`ragtel.monitor._drift`), or ``None`` to report
             drift without ever signalling a crossing.
         drift_auto_factor: multiplier of the ``"auto"`` thresholds' normal score (default 1).
         baseline_path: a baseline file; loaded when it exists, else written once formed.

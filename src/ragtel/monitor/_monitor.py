@@ -41,7 +41,7 @@ class QueryDistances:
             its limit.
         drift_threshold: the threshold in force (resolved from ``"auto"``), None if none.
         drift_score: the window's shift whitened by the baseline's own spread, as the standard
-            normal deviate that is as rare with no change (the ``"auto"`` alarm's limit is 4.3
+            normal deviate that is as rare with no change (the ``"auto"`` alarm's limit is 4.0
             times ``drift_auto_factor``); None until the window is full or when the baseline
             queries were too few to whiten.
     """
@@ -74,8 +74,10 @@ class EmbeddingMonitor:
     documents' vectors) through :meth:`observe_context`, each query vector through
     :meth:`observe_query`. It never calls an embedding model itself.
 
-    Thread-safe. Memory is bounded by ``sample_size + window_size`` vectors; each query costs one
-    product with the sample plus O(dim) work, however many queries came before.
+    Thread-safe. Memory is bounded by ``sample_size + window_size`` vectors, plus the baseline's
+    60 principal directions (and ``baseline_size`` vectors while it forms); each query costs one
+    product with the sample and one with those directions, however many queries came before.
+    The query that completes the baseline also analyses it once (tenths of a second).
 
     Raises ``ValueError`` for vectors of the wrong dimension or with non-finite values; callers
     inside instrumentation catch it so telemetry never breaks the host.
