@@ -73,13 +73,13 @@ def make_stream(on: np.ndarray, off: np.ndarray | None, rng: np.random.Generator
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--collections", default="perlfaq,pyfaq,pylib,company")
+    parser.add_argument("--collections", default="", help="comma-separated (default: all)")
     args = parser.parse_args()
     cache = cache_dir()
     failures = 0
     runs = 0
     for collection in load_all(cache):
-        if collection.name not in args.collections.split(","):
+        if args.collections and collection.name not in args.collections.split(","):
             continue
         data = embed(collection, cache)
         delays: list[int | None] = []

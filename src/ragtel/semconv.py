@@ -211,6 +211,9 @@ class Ragtel:
     QUERY_NEAREST_DISTANCE: Final = "ragtel.monitor.nearest_distance"
     QUERY_NEAREST_COSINE: Final = "ragtel.monitor.nearest_cosine_distance"
     DRIFT: Final = "ragtel.monitor.drift"
+    DRIFT_SCORE: Final = "ragtel.monitor.drift_score"
+    """The drift whitened by the baseline's spread, as a normal deviate: what the ``auto``
+    alarm compares with its limit (ragtel.monitor.QueryDistances.drift_score)."""
 
 
 class EmbeddingRole:

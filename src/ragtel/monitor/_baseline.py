@@ -31,7 +31,7 @@ import numpy as np
 FORMAT: Final = "ragtel.monitor.baseline"
 VERSION: Final = 1
 # Effective dimension assumed for a baseline without tr Σ² (a file from an older ragtel): below
-# the 33-58 that all-MiniLM-L6-v2 questions have, so the threshold errs towards fewer alarms.
+# the 33-68 that all-MiniLM-L6-v2 questions have, so the threshold errs towards fewer alarms.
 ASSUMED_EFFECTIVE_DIMENSION: Final = 20.0
 # Principal directions whitened individually; the rest share one variance. Fewer leave a new
 # topic's shift mixed with the dominant noise; more are estimated from too few queries (500 in

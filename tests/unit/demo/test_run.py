@@ -11,6 +11,7 @@ import pytest
 
 import ragtel
 from ragtel.cli import main
+from ragtel.monitor._drift import ALARM_Z
 from ragtel.recording.monitor_hook import set_monitor
 
 
@@ -84,8 +85,15 @@ def test_drift_scenario_shows_its_drift_on_the_spans(tmp_path: Path) -> None:
                     if attrs.get("ragtel.embedding.role") != {"stringValue": "query"}:
                         continue
                     drift = attrs.get("ragtel.monitor.drift", {}).get("doubleValue")
-                    events = {e["name"] for e in span.get("events", [])}
+                    events = {e["name"]: e for e in span.get("events", [])}
                     crossed = "ragtel.drift.threshold_crossed" in events
+                    if crossed:
+                        # The event says what crossed: the whitened score, above its limit.
+                        event = events["ragtel.drift.threshold_crossed"]
+                        names = {a["key"]: a["value"] for a in event.get("attributes", [])}
+                        score = names["ragtel.monitor.drift_score"]["doubleValue"]
+                        assert score > ALARM_Z
+                        assert attrs["ragtel.monitor.drift_score"]["doubleValue"] == score
                     queries.append((int(span["startTimeUnixNano"]), drift, crossed))
     queries.sort()
     assert len(queries) == 400

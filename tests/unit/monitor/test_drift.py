@@ -134,3 +134,23 @@ def test_too_few_baseline_queries_to_whiten_fall_back_to_the_distance() -> None:
     assert calm == [] and np.isnan(scores).all()
     crossed, _ = _run(monitor, _queries(rng, 50, _rotation(0)) + 5.0)
     assert crossed
+
+
+def test_more_dimensions_than_baseline_queries() -> None:
+    """At 640 dimensions the 500 baseline queries span only part of the space (the fit goes
+    through their 500 x 500 Gram matrix). The noise is overestimated there (the folds' fits on
+    400 queries overfit more than the whole baseline's), so the score errs low, towards fewer
+    alarms; a shift is still caught."""
+    dim = 640
+    rng = np.random.default_rng(5)
+    rotation, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
+    scales = np.r_[np.full(12, 3.0), np.full(dim - 12, 0.3)]
+    stream = (rng.standard_normal((2000, dim)) * scales) @ rotation.T
+    moved = np.flatnonzero(rng.random(1000) < 0.3) + 1000
+    stream[moved] += 1.5 * rotation[:, dim - 1]
+    monitor = EmbeddingMonitor(MonitorConfig(seed=0))
+    monitor.observe_context(stream[:5])
+    crossings, (scores, _) = _run(monitor, stream)
+    assert monitor.baseline is not None and monitor.baseline.whitening is not None
+    assert -2.0 < np.nanmean(scores[600:1000]) < 0.0
+    assert crossings and 1000 <= crossings[0] < 1150, crossings

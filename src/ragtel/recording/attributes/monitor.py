@@ -48,5 +48,10 @@ def observe(step: Step, vectors: list[list[float]]) -> None:
     attrs[Ragtel.QUERY_NEAREST_COSINE] = distances.nearest_cosine
     if distances.drift is not None:
         attrs[Ragtel.DRIFT] = distances.drift
+    if distances.drift_score is not None:
+        attrs[Ragtel.DRIFT_SCORE] = distances.drift_score
     if distances.drift_crossed:
-        step.add_event(DRIFT_CROSSED, {Ragtel.DRIFT: distances.drift or 0.0})
+        event = {Ragtel.DRIFT: distances.drift or 0.0}
+        if distances.drift_score is not None:
+            event[Ragtel.DRIFT_SCORE] = distances.drift_score
+        step.add_event(DRIFT_CROSSED, event)
