@@ -65,9 +65,12 @@ def write_attributes(span: Span, attrs: dict[str, Any]) -> None:
     if not direct:
         span.set_attributes(attrs)
         return
-    for key, value in attrs.items():
-        if type(value) is list:  # the SDK stores sequences as tuples; readers expect that
-            attrs[key] = tuple(value)
+    # The SDK stores sequences as tuples; readers expect that. Most spans hold no list: looked
+    # for in one pass in C before any Python loop.
+    if list in map(type, attrs.values()):
+        for key, value in attrs.items():
+            if type(value) is list:
+                attrs[key] = tuple(value)
     with lock:
         if span._end_time is None:  # type: ignore[attr-defined]
             store.update(attrs)

@@ -88,15 +88,34 @@ def _json_default(value: Any) -> Any:
     return f"<{type(value).__name__}>"
 
 
-# Built once: json.dumps with any option builds a new encoder on every call, which costs more
-# than encoding a short value. Encoders keep no state between calls (safe across threads).
-_COMPACT = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default
-)
-_COMPACT_PLAIN = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-# What those encoders write for a string (quotes and escapes, non-ASCII kept), without the
+# What the encoders below write for a string (quotes and escapes, non-ASCII kept), without the
 # encoder's own call overhead.
 _quote: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _c_encoder(default: Callable[[Any], Any], allow_nan: bool) -> Callable[[Any], str]:
+    """Compact JSON (non-ASCII kept) by the C encoder behind ``JSONEncoder.encode``, built once:
+    json.dumps with options, and ``encode`` itself, build it (and two Python frames around it) on
+    every call, which costs more than encoding a short value. It keeps no state between calls.
+    No circular-reference markers: a cycle ends in a RecursionError, which ``to_json`` catches
+    as it caught the encoder's ValueError (``compact_json``'s values are trees)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - a Python built without the _json accelerator
+        encoder = json.JSONEncoder(
+            ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan, default=default
+        )
+        return encoder.encode
+    iterencode = make(None, default, _quote, None, ":", ",", False, False, allow_nan)
+    join = "".join
+
+    def encode(value: Any) -> str:
+        return join(iterencode(value, 0))
+
+    return encode
+
+
+_encode = _c_encoder(_json_default, allow_nan=False)
+_encode_plain = _c_encoder(json.JSONEncoder().default, allow_nan=True)
 
 
 def to_json(value: Any) -> str:
@@ -106,9 +125,9 @@ def to_json(value: Any) -> str:
         if flat is not None:
             return flat
     try:
-        return _COMPACT.encode(value)
+        return _encode(value)
     except Exception:  # NaN, cycles, depth, a hostile model_dump: the careful slow path
-        return _COMPACT_PLAIN.encode(to_jsonable(value))
+        return _encode_plain(to_jsonable(value))
 
 
 def json_string(text: str) -> str:
@@ -122,7 +141,7 @@ def compact_json(value: Any) -> str:
         flat = _flat_json(value)
         if flat is not None:
             return flat
-    return _COMPACT_PLAIN.encode(value)
+    return _encode_plain(value)
 
 
 def _flat_json(mapping: dict[Any, Any]) -> str | None:

@@ -250,7 +250,7 @@ class Recorder:
         span = self._tracer.start_span(self.policy.name(name), context=context, kind=span_kind)
         if parent is None and not detached:
             remember_root(span, self._tracer_provider, self.settings)
-        step = Step(self, span, kind, attrs)
+        step = Step(self, span, kind, attrs, parent)
         if cuts:
             step.cut(Ragtel.TEXT_TRUNCATED_COUNT, cuts)
         self._opening.step = step

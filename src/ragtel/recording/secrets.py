@@ -60,8 +60,10 @@ _SECRET_PAIR: Final = re.compile(
 # texts that hold one (this runs on every text ragtel records; most hold none). The literals are
 # lowercase and checked against the lowercased text, so that any casing is caught.
 _SHORTEST_MATCH: Final = 7  # "a://:b@"; a pair needs 8 ("pwd=abcd"), a key or token more
-# The patterns of _SECRET_TEXT that have a "-" or "_" in their literal part, then the others.
-_DASHED_TRIGGERS: Final = ("sk-", "k_", "hf_", "gh", "_pat_", "xox", "glpat-")
+# The patterns of _SECRET_TEXT that have a "-" in their literal part (sk-, xox?-, glpat-), those
+# that have a "_" (sk_/rk_, hf_, gh?_, github_pat_), then the others.
+_HYPHEN_TRIGGERS: Final = ("sk-", "xox", "glpat-")
+_UNDERSCORE_TRIGGERS: Final = ("k_", "hf_", "gh", "_pat_")
 _WORD_TRIGGERS: Final = ("aiza", "akia", "bearer", "basic")
 _URL_TRIGGER: Final = "://"
 # _SECRET_PAIR's key words (a pair also needs its ":" or "=").
@@ -104,8 +106,10 @@ def scrub_secrets(text: str) -> str:
     if len(text) < _SHORTEST_MATCH:
         return text
     lowered = text.lower()
-    if _has_any(lowered, _WORD_TRIGGERS) or (
-        ("-" in text or "_" in text) and _has_any(lowered, _DASHED_TRIGGERS)
+    if (
+        _has_any(lowered, _WORD_TRIGGERS)
+        or ("-" in text and _has_any(lowered, _HYPHEN_TRIGGERS))
+        or ("_" in text and _has_any(lowered, _UNDERSCORE_TRIGGERS))
     ):
         text = _SECRET_TEXT.sub(MASK, text)
     if _URL_TRIGGER in text:

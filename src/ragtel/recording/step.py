@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -33,15 +33,22 @@ from ragtel.semconv import Core, EmbeddingRole, Ragtel
 if TYPE_CHECKING:
     from ragtel.recording.recorder import Recorder
 
+# A run's texts kept for reuse: at most this many, of at most this length (the cache keeps them
+# alive while the run's steps are).
+_MAX_REUSED: Final = 256
+_MAX_REUSED_CHARS: Final = 16384
+
 
 class Step:
     """One open span and what has been written on it; ended by exactly one ``end_*`` or ``fail``."""
 
     __slots__ = (
         "_attrs",
+        "_budget",
         "_bytes",
         "_context",
         "_cuts",
+        "_texts",
         "embedding_ids",
         "embedding_role",
         "embedding_texts",
@@ -55,8 +62,16 @@ class Step:
         "template",
     )
 
-    def __init__(self, recorder: Recorder, span: Span, kind: str, attrs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        recorder: Recorder,
+        span: Span,
+        kind: str,
+        attrs: dict[str, Any],
+        parent: Step | None = None,
+    ) -> None:
         self.recorder = recorder
+        self._budget = recorder.budget
         self.span = span
         self.kind = kind
         self.ended = False
@@ -71,6 +86,11 @@ class Step:
         self._attrs = attrs
         self._cuts: dict[str, int] = {}
         self._context: Context | None = None
+        # Texts through the policy in this run (shared by its steps): a run records the same
+        # texts on several steps (the question on the root, the retriever and the prompt; the
+        # context in the formatter's output and the prompt's variables; the answer on the model,
+        # the parser and the root), and the policy's scans cost more than a lookup.
+        self._texts: dict[str, tuple[str, bool]] = {} if parent is None else parent._texts
 
     def context(self) -> Context:
         """The OpenTelemetry context with this step's span current (built once)."""
@@ -82,14 +102,19 @@ class Step:
 
     def room(self, attributes: int, nbytes: int = 0) -> bool:
         """True when ``attributes`` more attributes of ``nbytes`` fit the span's budget."""
-        return self.recorder.budget.fits(len(self._attrs) + attributes, self._bytes + nbytes)
+        return self._budget.fits(len(self._attrs) + attributes, self._bytes + nbytes)
 
     def put(self, key: str, value: Any) -> bool:
         """Write one attribute if it fits; a value of None writes nothing."""
         if value is None:
             return False
-        size = size_of(value) + len(key) + BYTES_PER_ATTRIBUTE
-        if not self.recorder.budget.fits(len(self._attrs) + 1, self._bytes + size):
+        if type(value) is str:  # text_size inline: most values are texts
+            size = len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
+        else:
+            size = size_of(value)
+        size += len(key) + BYTES_PER_ATTRIBUTE
+        budget = self._budget
+        if len(self._attrs) >= budget.max_attributes or self._bytes + size > budget.max_bytes:
             self.cut(Ragtel.SPAN_BYTES_TRUNCATED)
             return False
         self._attrs[key] = value
@@ -118,10 +143,19 @@ class Step:
         policy = self.recorder.policy
         if value is None or not policy.capture:
             return None
-        text, was_cut = policy.apply(value)
-        if was_cut:
+        done = self._texts.get(value)
+        if done is None:
+            done = policy.apply(value)
+            texts = self._texts
+            if (
+                policy.deterministic
+                and len(value) <= _MAX_REUSED_CHARS
+                and len(texts) < _MAX_REUSED
+            ):
+                texts[value] = done
+        if done[1]:
             self.cut(Ragtel.TEXT_TRUNCATED_COUNT)
-        return text
+        return done[0]
 
     # -- ending -----------------------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ def valid_unicode(text: str) -> str:
 class TextPolicy:
     """Redaction and truncation of texts under one set of settings (immutable, shared)."""
 
-    __slots__ = ("_keys", "_redact", "_secrets", "capture", "max_chars")
+    __slots__ = ("_keys", "_redact", "_secrets", "capture", "deterministic", "max_chars")
 
     def __init__(self, settings: Settings, sdk_max_length: int | None = None) -> None:
         self.capture = settings.capture_content
@@ -59,6 +59,9 @@ class TextPolicy:
         self.max_chars = min(settings.max_text_chars, sdk_max_length or settings.max_text_chars)
         self._secrets = settings.redact_secrets
         self._redact: Callable[[str], str] | None = settings.redact
+        # True when a text's outcome depends on the text alone, so it may be reused; a user's
+        # redact function is called on every text, as documented.
+        self.deterministic = self._redact is None
         # Metadata keys repeat (every document has a "source"): each key's outcome under this
         # policy, kept while the policy is ragtel's own (a user's redact function is called on
         # every text, as documented).
@@ -80,7 +83,13 @@ class TextPolicy:
 
     def apply(self, value: str) -> tuple[str, bool]:
         """``value`` redacted and cut to length, and whether it was cut."""
-        value = self.clean(value)
+        if self._redact is None:  # clean() without its call: this runs on every text recorded
+            if self._secrets:
+                value = scrub_secrets(value)
+            if not value.isascii():
+                value = valid_unicode(value)
+        else:
+            value = self.clean(value)
         if len(value) > self.max_chars:
             return value[: self.max_chars], True
         return value, False
