@@ -31,8 +31,8 @@ def to_float_list(vector: Any) -> list[float]:
         values: list[float] = tolist()
         if values and isinstance(values[0], float):
             return values
-        return [float(v) for v in values]
-    return [float(v) for v in vector]
+        return list(map(float, values))
+    return list(map(float, vector))  # in C: a third cheaper than a comprehension
 
 
 def to_jsonable(value: Any, depth: int = 0) -> Any:

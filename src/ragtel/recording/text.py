@@ -19,6 +19,7 @@ A user ``redact`` function that raises does not break recording: the text is rep
 from __future__ import annotations
 
 import json
+import math
 import re
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -27,7 +28,7 @@ from typing import Any, Final
 from ragtel import _stats
 from ragtel._guard import report
 from ragtel.config import Settings
-from ragtel.recording.encode import compact_json, to_jsonable
+from ragtel.recording.encode import compact_json, json_string, to_jsonable
 from ragtel.recording.secrets import MASK, is_secret_key, scrub_secrets, strip_secrets
 
 REDACTION_FAILED: Final = "[ragtel: redaction failed]"
@@ -37,6 +38,7 @@ _MAX_STACK_CHARS: Final = 4000  # the end of a trace: the frames nearest the err
 _MAX_METADATA_ITEMS: Final = 64
 _MAX_KNOWN_KEYS: Final = 1024
 _PRETTY_JSON: Final = json.JSONEncoder(ensure_ascii=False)  # json.dumps' default separators
+_MASK_JSON: Final = json.dumps(MASK)
 
 
 def valid_unicode(text: str) -> str:
@@ -118,6 +120,10 @@ class TextPolicy:
         Values of credential-named keys are masked, every key and string value goes through the
         policy; past ``max_chars`` the remaining keys are left out and counted under ``"…"``.
         """
+        if self._redact is None and len(mapping) <= _MAX_METADATA_ITEMS:
+            flat = self._flat_mapping_json(mapping)
+            if flat is not None:
+                return flat
         items = list(mapping.items())
         cleaned: list[tuple[str, Any, int]] = []
         if len(items) <= _MAX_METADATA_ITEMS:
@@ -142,6 +148,41 @@ class TextPolicy:
             used += piece
             cuts += item_cuts
         return compact_json(out), cuts
+
+    def _flat_mapping_json(self, mapping: Mapping[str, Any]) -> tuple[str, int] | None:
+        """``mapping_json``'s result for the common case, written directly: keys seen before that
+        the policy leaves as they are, values that are texts, numbers, booleans or null, and the
+        whole well within ``max_chars``. None for anything else (the general path decides)."""
+        known = self._keys
+        parts = []
+        cuts = 0
+        for key, value in mapping.items():
+            outcome = known.get(key) if type(key) is str else None
+            if outcome is None or outcome[0] != key:
+                return None
+            kind = type(value)
+            if outcome[1]:
+                encoded = _MASK_JSON
+            elif kind is str:
+                text, cut = self.apply(value)
+                encoded = json_string(text)
+                cuts += cut
+            elif kind is int:
+                encoded = int.__repr__(value)
+            elif kind is bool:
+                encoded = "true" if value else "false"
+            elif value is None:
+                encoded = "null"
+            elif kind is float and math.isfinite(value):
+                encoded = float.__repr__(value)
+            else:
+                return None
+            parts.append(json_string(key) + ":" + encoded)
+        text = "{" + ",".join(parts) + "}"
+        # As in mapping_json: within the limit even pretty-printed, so nothing was left out.
+        if 2 + 2 * len(text) > self.max_chars:
+            return None
+        return text, cuts
 
     def _metadata_item(self, key: Any, value: Any) -> tuple[str, Any, int]:
         """One metadata entry through the policy: its key, its value, and the cuts made."""

@@ -68,6 +68,7 @@ def end(step: Step, documents: Sequence[Document]) -> None:
     total = len(documents)
     cap = min(total, rec.settings.max_documents)
     genai_docs: list[str] = []
+    pending = step.pending
     recorded = 0
     outside_genai = 0
     for i in range(cap):
@@ -79,33 +80,36 @@ def end(step: Step, documents: Sequence[Document]) -> None:
             if metadata_cuts:
                 step.cut(Ragtel.TEXT_TRUNCATED_COUNT, metadata_cuts)
         score = _finite(doc.score)
-        fields = [
-            (_OI_DOC_ID, doc.id),
-            (_OI_DOC_CONTENT, text),
-            (_OI_DOC_SCORE, score),
-            (_OI_DOC_METADATA, metadata),
-        ]
-        fields = [(k, v) for k, v in fields if v is not None]
+        doc_id = doc.id
         # The GenAI schema requires a document's id and score: a document without them (a store
         # that drops scores, a filter that drops ids) stays out of gen_ai.retrieval.documents,
         # counted, and is kept under OpenInference's keys even when that convention is off.
-        in_genai = genai and doc.id is not None and score is not None
+        in_genai = genai and doc_id is not None and score is not None
         indexed = oi or not in_genai
         size = (text_size(text) + text_size(metadata) + _DOCUMENT_OVERHEAD) * (indexed + in_genai)
-        if not step.room(len(fields) if indexed else 0, size):
+        fields = (
+            (doc_id is not None) + (text is not None) + (score is not None) + (metadata is not None)
+        )
+        if not step.room(fields if indexed else 0, size):
             step.cut(Ragtel.SPAN_BYTES_TRUNCATED)
             break
-        if indexed:
+        if indexed:  # counted by room() and charge(): written straight into the pending set
             prefix = document_prefix(i)
-            for key, value in fields:
-                step.put_unbudgeted(prefix + key, value)
+            if doc_id is not None:
+                pending[prefix + _OI_DOC_ID] = doc_id
+            if text is not None:
+                pending[prefix + _OI_DOC_CONTENT] = text
+            if score is not None:
+                pending[prefix + _OI_DOC_SCORE] = score
+            if metadata is not None:
+                pending[prefix + _OI_DOC_METADATA] = metadata
         step.charge(size)
         if genai and not in_genai:
             outside_genai += 1
-        elif in_genai and doc.id is not None:  # (in_genai says so; for the type checker)
+        elif in_genai and doc_id is not None:  # (in_genai says so; for the type checker)
             # Assembled from the parts already encoded for OpenInference: each document's
             # content and metadata are serialized once, not once per convention.
-            parts = ['"id":' + json_string(doc.id), f'"score":{score!r}']
+            parts = ['"id":' + json_string(doc_id), f'"score":{score!r}']
             if text is not None:
                 parts.append('"content":' + json_string(text))
             if metadata is not None:
