@@ -38,7 +38,7 @@ from ragtel.recording.monitor_hook import default_monitor
 from ragtel.recording.records import Message, PromptTemplate, RunContext, ToolDefinition
 from ragtel.recording.runs import remember_root
 from ragtel.recording.step import Step
-from ragtel.recording.text import TextPolicy
+from ragtel.recording.text import MAX_NAME_CHARS, TextPolicy
 from ragtel.semconv import Operation, Ragtel
 
 TracerProvider = trace.TracerProvider
@@ -247,7 +247,9 @@ class Recorder:
         # Attributes are written once, when the step ends (see Step.finish); a sampler sees the
         # span's name and kind, which is what samplers of LLM traffic key on.
         context = parent.context() if parent is not None else (Context() if detached else None)
-        span = self._tracer.start_span(self.policy.name(name), context=context, kind=span_kind)
+        if not name.isascii() or len(name) > MAX_NAME_CHARS:  # else policy.name() returns it
+            name = self.policy.name(name)
+        span = self._tracer.start_span(name, context=context, kind=span_kind)
         if parent is None and not detached:
             remember_root(span, self._tracer_provider, self.settings)
         step = Step(self, span, kind, attrs, parent)

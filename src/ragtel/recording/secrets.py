@@ -8,6 +8,7 @@ or a password in a URL has that part masked).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -71,6 +72,7 @@ _PAIR_TRIGGERS: Final = ("key", "ecret", "assw", "pwd", "oken", "uthorization", 
 _SECRET_WORD: Final = re.compile("|".join(_SECRET_WORDS))
 
 
+@functools.lru_cache(maxsize=1024)  # the same few parameter and header names, call after call
 def is_secret_key(key: str) -> bool:
     """True for mapping keys, header and parameter names that hold credentials."""
     lowered = key.lower().replace("-", "_")

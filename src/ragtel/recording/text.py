@@ -33,7 +33,7 @@ from ragtel.recording.secrets import MASK, is_secret_key, scrub_secrets, strip_s
 
 REDACTION_FAILED: Final = "[ragtel: redaction failed]"
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
-_MAX_NAME_CHARS: Final = 1024
+MAX_NAME_CHARS: Final = 1024
 _MAX_STACK_CHARS: Final = 4000  # the end of a trace: the frames nearest the error
 _MAX_METADATA_ITEMS: Final = 64
 _MAX_KNOWN_KEYS: Final = 1024
@@ -241,7 +241,7 @@ class TextPolicy:
     def name(self, name: str) -> str:
         """A span name: valid UTF-8 and at most 1,024 characters."""
         name = valid_unicode(name)
-        return name if len(name) <= _MAX_NAME_CHARS else name[:_MAX_NAME_CHARS]
+        return name if len(name) <= MAX_NAME_CHARS else name[:MAX_NAME_CHARS]
 
     def error(self, error: BaseException) -> tuple[dict[str, str], str]:
         """The ``exception`` event's attributes and the status description for ``error``.

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 
-from ragtel._guard import guarded
+from ragtel._guard import report
 from ragtel.config import TraceConfig
 from ragtel.integrations.langchain import translate as tr
 from ragtel.recording import Recorder, Step, TracerProvider
@@ -85,6 +85,7 @@ class RagtelCallbackHandler(BaseCallbackHandler):
     # and a thread hop per event would cost more than the recording itself.
     run_inline = True
     raise_error = False
+    # Each hook's body runs inside try/report (ragtel._guard): nothing raises into the chain.
 
     def __init__(
         self,
@@ -140,7 +141,6 @@ class RagtelCallbackHandler(BaseCallbackHandler):
 
     # -- chains, prompts, parsers -------------------------------------------------------------
 
-    @guarded
     def on_chain_start(
         self,
         serialized: dict[str, Any] | None,
@@ -152,58 +152,64 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        parent, parent_step = self._parent(parent_run_id)
-        name = tr.run_name(serialized, kwargs)
-        run_ctx = tr.run_context(metadata, tags)
-        run_type = kwargs.get("run_type")
-        # LangChain's own composition steps (a sequence inside the chain, a parallel map, a
-        # passthrough) run no user code: every piece of user code is a run of its own. Their
-        # inputs and outputs are their children's, recorded there; and no other
-        # instrumentation's span can start inside them, so they are never made current.
-        composition = parent_run_id is not None and name.startswith(_COMPOSITION_PREFIXES)
-        input_at_end = inputs == _STREAM_PLACEHOLDER
-        integration = (metadata or {}).get("ls_integration") if parent_run_id is None else None
-        if run_type == "prompt" and serialized:
-            template = tr.prompt_template(serialized, inputs, metadata)
-            step = self.recorder.start_prompt(name, template, parent_step, run_ctx)
-            if parent is not None:
-                parent.template = template
-        elif integration in _AGENT_INTEGRATIONS:
-            step = self.recorder.start_agent(
-                name, None if input_at_end else inputs, parent_step, run_ctx
-            )
-        else:
-            recorded = None if composition or input_at_end else inputs
-            step = self.recorder.start_chain(name, recorded, parent_step, run_ctx)
-        quiet = composition or run_type in ("prompt", "parser")
-        attach = parent_run_id is not None and not quiet
-        run = self._opened(run_id, step, parent, attach, run_ctx)
-        run.composition = composition
-        run.input_at_end = input_at_end and not composition
-        run.graph = integration in _GRAPH_INTEGRATIONS
-        run.name = name
+        try:
+            parent, parent_step = self._parent(parent_run_id)
+            name = tr.run_name(serialized, kwargs)
+            run_ctx = tr.run_context(metadata, tags)
+            run_type = kwargs.get("run_type")
+            # LangChain's own composition steps (a sequence inside the chain, a parallel map, a
+            # passthrough) run no user code: every piece of user code is a run of its own. Their
+            # inputs and outputs are their children's, recorded there; and no other
+            # instrumentation's span can start inside them, so they are never made current.
+            composition = parent_run_id is not None and name.startswith(_COMPOSITION_PREFIXES)
+            input_at_end = inputs == _STREAM_PLACEHOLDER
+            integration = (metadata or {}).get("ls_integration") if parent_run_id is None else None
+            if run_type == "prompt" and serialized:
+                template = tr.prompt_template(serialized, inputs, metadata)
+                step = self.recorder.start_prompt(name, template, parent_step, run_ctx)
+                if parent is not None:
+                    parent.template = template
+            elif integration in _AGENT_INTEGRATIONS:
+                step = self.recorder.start_agent(
+                    name, None if input_at_end else inputs, parent_step, run_ctx
+                )
+            else:
+                recorded = None if composition or input_at_end else inputs
+                step = self.recorder.start_chain(name, recorded, parent_step, run_ctx)
+            quiet = composition or run_type in ("prompt", "parser")
+            attach = parent_run_id is not None and not quiet
+            run = self._opened(run_id, step, parent, attach, run_ctx)
+            run.composition = composition
+            run.input_at_end = input_at_end and not composition
+            run.graph = integration in _GRAPH_INTEGRATIONS
+            run.name = name
+        except Exception as error:
+            report("RagtelCallbackHandler.on_chain_start", error)
 
-    @guarded
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        run = self._closing(run_id)
-        if run is None:
-            return
-        step = run.step
-        if step.kind == "PROMPT":
-            step.end_prompt(tr.prompt_value_messages(outputs))
-        else:
-            if run.input_at_end:
-                step.add_input(kwargs.get("inputs"))
-            step.end_chain(None if run.composition else outputs)
-        self._closed(run)
+        try:
+            run = self._closing(run_id)
+            if run is None:
+                return
+            step = run.step
+            if step.kind == "PROMPT":
+                step.end_prompt(tr.prompt_value_messages(outputs))
+            else:
+                if run.input_at_end:
+                    step.add_input(kwargs.get("inputs"))
+                step.end_chain(None if run.composition else outputs)
+            self._closed(run)
+        except Exception as error:
+            report("RagtelCallbackHandler.on_chain_end", error)
 
-    @guarded
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._fail(error, run_id)
+        try:
+            self._fail(error, run_id)
+        except Exception as error:
+            report("RagtelCallbackHandler.on_chain_error", error)
 
     # -- retrievers ----------------------------------------------------------------------------
 
-    @guarded
     def on_retriever_start(
         self,
         serialized: dict[str, Any] | None,
@@ -215,37 +221,43 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        parent, parent_step = self._parent(parent_run_id)
-        md = metadata or {}
-        run_ctx = tr.run_context(metadata, tags)
-        step = self.recorder.start_retrieval(
-            tr.run_name(serialized, kwargs),
-            query,
-            parent_step,
-            run_ctx,
-            top_k=tr.int_or_none(md.get(RETRIEVER_K_KEY)),
-            data_source=md.get("ls_vector_store_provider"),
-        )
-        run = self._opened(run_id, step, parent, parent_run_id is not None, run_ctx)
-        run.in_retrieval = True
-        run.retrieval_token = enter_retrieval(self.recorder, step, run_ctx)
+        try:
+            parent, parent_step = self._parent(parent_run_id)
+            md = metadata or {}
+            run_ctx = tr.run_context(metadata, tags)
+            step = self.recorder.start_retrieval(
+                tr.run_name(serialized, kwargs),
+                query,
+                parent_step,
+                run_ctx,
+                top_k=tr.int_or_none(md.get(RETRIEVER_K_KEY)),
+                data_source=md.get("ls_vector_store_provider"),
+            )
+            run = self._opened(run_id, step, parent, parent_run_id is not None, run_ctx)
+            run.in_retrieval = True
+            run.retrieval_token = enter_retrieval(self.recorder, step, run_ctx)
+        except Exception as error:
+            report("RagtelCallbackHandler.on_retriever_start", error)
 
-    @guarded
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
-        run = self._closing(run_id)
-        if run is None:
-            return
-        _leave_retrieval(run)
-        run.step.end_retrieval([tr.to_document(d) for d in documents])
-        self._closed(run)
+        try:
+            run = self._closing(run_id)
+            if run is None:
+                return
+            _leave_retrieval(run)
+            run.step.end_retrieval([tr.to_document(d) for d in documents])
+            self._closed(run)
+        except Exception as error:
+            report("RagtelCallbackHandler.on_retriever_end", error)
 
-    @guarded
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._fail(error, run_id)
+        try:
+            self._fail(error, run_id)
+        except Exception as error:
+            report("RagtelCallbackHandler.on_retriever_error", error)
 
     # -- models --------------------------------------------------------------------------------
 
-    @guarded
     def on_chat_model_start(
         self,
         serialized: dict[str, Any] | None,
@@ -257,12 +269,14 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        converted = [tr.to_message(m) for m in (messages[0] if messages else ())]
-        self._start_generation(
-            serialized, converted, Operation.CHAT, run_id, parent_run_id, tags, metadata, kwargs
-        )
+        try:
+            converted = [tr.to_message(m) for m in (messages[0] if messages else ())]
+            self._start_generation(
+                serialized, converted, Operation.CHAT, run_id, parent_run_id, tags, metadata, kwargs
+            )
+        except Exception as error:
+            report("RagtelCallbackHandler.on_chat_model_start", error)
 
-    @guarded
     def on_llm_start(
         self,
         serialized: dict[str, Any] | None,
@@ -274,17 +288,20 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        converted = [Message("user", p) for p in prompts[:1]]
-        self._start_generation(
-            serialized,
-            converted,
-            Operation.TEXT_COMPLETION,
-            run_id,
-            parent_run_id,
-            tags,
-            metadata,
-            kwargs,
-        )
+        try:
+            converted = [Message("user", p) for p in prompts[:1]]
+            self._start_generation(
+                serialized,
+                converted,
+                Operation.TEXT_COMPLETION,
+                run_id,
+                parent_run_id,
+                tags,
+                metadata,
+                kwargs,
+            )
+        except Exception as error:
+            report("RagtelCallbackHandler.on_llm_start", error)
 
     def _start_generation(
         self,
@@ -329,36 +346,41 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         if parent is not None and parent.root.step.kind == "AGENT":
             parent.root.step.note_provider(md.get("ls_provider"))
 
-    @guarded
     def on_llm_new_token(
         self, token: str | list[str | dict[str, Any]], *, run_id: UUID, **kwargs: Any
     ) -> None:
-        run = self._runs.get(run_id)
-        if run is not None:
-            run.step.first_token()
+        try:
+            run = self._runs.get(run_id)
+            if run is not None:
+                run.step.first_token()
+        except Exception as error:
+            report("RagtelCallbackHandler.on_llm_new_token", error)
 
-    @guarded
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        run = self._closing(run_id)
-        if run is None:
-            return
-        result = tr.generation_result(response)
-        run.step.end_generation(
-            result.outputs,
-            usage=result.usage,
-            finish_reasons=result.finish_reasons,
-            response_model=result.response_model,
-            response_id=result.response_id,
-        )
-        self._closed(run)
+        try:
+            run = self._closing(run_id)
+            if run is None:
+                return
+            result = tr.generation_result(response)
+            run.step.end_generation(
+                result.outputs,
+                usage=result.usage,
+                finish_reasons=result.finish_reasons,
+                response_model=result.response_model,
+                response_id=result.response_id,
+            )
+            self._closed(run)
+        except Exception as error:
+            report("RagtelCallbackHandler.on_llm_end", error)
 
-    @guarded
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._fail(error, run_id)
+        try:
+            self._fail(error, run_id)
+        except Exception as error:
+            report("RagtelCallbackHandler.on_llm_error", error)
 
     # -- tools ---------------------------------------------------------------------------------
 
-    @guarded
     def on_tool_start(
         self,
         serialized: dict[str, Any] | None,
@@ -371,33 +393,40 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         inputs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        parent, parent_step = self._parent(parent_run_id)
-        call_id = kwargs.get("tool_call_id")
-        run_ctx = tr.run_context(metadata, tags)
-        step = self.recorder.start_tool(
-            tr.run_name(serialized, kwargs),
-            inputs if inputs is not None else input_str,
-            parent_step,
-            run_ctx,
-            description=(serialized or {}).get("description"),
-            call_id=str(call_id) if call_id is not None else None,
-        )
-        self._opened(run_id, step, parent, parent_run_id is not None, run_ctx)
-        if parent is not None and parent.root.graph:
-            # A LangGraph graph whose model called a tool: the run is an agent.
-            parent.root.step.become_agent(parent.root.name)
+        try:
+            parent, parent_step = self._parent(parent_run_id)
+            call_id = kwargs.get("tool_call_id")
+            run_ctx = tr.run_context(metadata, tags)
+            step = self.recorder.start_tool(
+                tr.run_name(serialized, kwargs),
+                inputs if inputs is not None else input_str,
+                parent_step,
+                run_ctx,
+                description=(serialized or {}).get("description"),
+                call_id=str(call_id) if call_id is not None else None,
+            )
+            self._opened(run_id, step, parent, parent_run_id is not None, run_ctx)
+            if parent is not None and parent.root.graph:
+                # A LangGraph graph whose model called a tool: the run is an agent.
+                parent.root.step.become_agent(parent.root.name)
+        except Exception as error:
+            report("RagtelCallbackHandler.on_tool_start", error)
 
-    @guarded
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        run = self._closing(run_id)
-        if run is None:
-            return
-        run.step.end_tool(output)
-        self._closed(run)
+        try:
+            run = self._closing(run_id)
+            if run is None:
+                return
+            run.step.end_tool(output)
+            self._closed(run)
+        except Exception as error:
+            report("RagtelCallbackHandler.on_tool_end", error)
 
-    @guarded
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._fail(error, run_id)
+        try:
+            self._fail(error, run_id)
+        except Exception as error:
+            report("RagtelCallbackHandler.on_tool_error", error)
 
     def open_run(self, run_id: UUID | None) -> tuple[Step, RunContext | None, bool] | None:
         """The open step of ``run_id``, its run context, and whether it runs inside a retrieval

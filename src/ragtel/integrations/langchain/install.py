@@ -7,6 +7,8 @@ user already passed a ``RagtelCallbackHandler`` explicitly, so nothing is record
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from typing import Any
 
 from ragtel.config import TraceConfig
@@ -19,9 +21,9 @@ class _HandlerSlot:
 
     def __init__(self, handler: RagtelCallbackHandler) -> None:
         self.handler = handler
-
-    def get(self) -> RagtelCallbackHandler:
-        return self.handler
+        # LangChain calls get() twice whenever it builds a callback manager (several times per
+        # run): a C-level callable returning the handler, not a Python method.
+        self.get: Callable[[], RagtelCallbackHandler] = itertools.repeat(handler).__next__
 
 
 def instrument(tracer_provider: TracerProvider | None, config: TraceConfig | None) -> Any:

@@ -55,6 +55,8 @@ def run_context(
 ) -> RunContext | None:
     # LangChain tags and metadata mix the user's own with its bookkeeping (step positions,
     # ls_* model facts, lc_versions): only the user's reach the span.
+    if not metadata and not tags:
+        return None
     user_tags = [t for t in tags or () if not t.startswith(("seq:step:", "map:key:"))]
     user_metadata = (
         {k: v for k, v in metadata.items() if not k.startswith(_FRAMEWORK_METADATA_PREFIXES)}

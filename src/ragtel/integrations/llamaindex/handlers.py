@@ -11,7 +11,7 @@ from llama_index.core.instrumentation.span import BaseSpan
 from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
 from pydantic import PrivateAttr
 
-from ragtel._guard import guarded
+from ragtel._guard import report
 from ragtel.config import TraceConfig
 from ragtel.integrations.llamaindex.streams import DEFAULT_STREAM_TIMEOUT
 from ragtel.integrations.llamaindex.tracker import _Tracker
@@ -91,6 +91,8 @@ class RagtelSpanHandler(BaseSpanHandler[BaseSpan]):
             self._dispatcher = None
         self._tracker.close()
 
+    # Each hook's body runs inside try/report (ragtel._guard): nothing raises into LlamaIndex.
+
     # BaseSpanHandler keeps its own span objects; ragtel keeps steps, so these three are no-ops.
     def new_span(self, *args: Any, **kwargs: Any) -> None:
         return None
@@ -101,7 +103,6 @@ class RagtelSpanHandler(BaseSpanHandler[BaseSpan]):
     def prepare_to_drop_span(self, *args: Any, **kwargs: Any) -> None:
         return None
 
-    @guarded
     def span_enter(
         self,
         id_: str,
@@ -111,15 +112,19 @@ class RagtelSpanHandler(BaseSpanHandler[BaseSpan]):
         tags: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._tracker.enter(id_, bound_args, instance, parent_id, tags)
+        try:
+            self._tracker.enter(id_, bound_args, instance, parent_id, tags)
+        except Exception as error:
+            report("RagtelSpanHandler.span_enter", error)
 
-    @guarded
     def span_exit(
         self, id_: str, bound_args: Any, instance: Any = None, result: Any = None, **kwargs: Any
     ) -> None:
-        self._tracker.exit(id_, result)
+        try:
+            self._tracker.exit(id_, result)
+        except Exception as error:
+            report("RagtelSpanHandler.span_exit", error)
 
-    @guarded
     def span_drop(
         self,
         id_: str,
@@ -128,11 +133,16 @@ class RagtelSpanHandler(BaseSpanHandler[BaseSpan]):
         err: BaseException | None = None,
         **kwargs: Any,
     ) -> None:
-        self._tracker.drop(id_, err)
+        try:
+            self._tracker.drop(id_, err)
+        except Exception as error:
+            report("RagtelSpanHandler.span_drop", error)
 
-    @guarded
     def close(self) -> None:
-        self._tracker.close()
+        try:
+            self._tracker.close()
+        except Exception as error:
+            report("RagtelSpanHandler.close", error)
 
 
 class RagtelEventHandler(BaseEventHandler):
@@ -148,9 +158,11 @@ class RagtelEventHandler(BaseEventHandler):
     def class_name(cls) -> str:
         return "RagtelEventHandler"
 
-    @guarded
     def handle(self, event: Any, **kwargs: Any) -> None:
-        self._tracker.event(event)
+        try:
+            self._tracker.event(event)
+        except Exception as error:
+            report("RagtelEventHandler.handle", error)
 
 
 # -- what ragtel.instrument() calls ----------------------------------------------------------------

@@ -36,7 +36,7 @@ def add_io(step: Step, key: str, value: Any, *, genai_key: str | None = None) ->
     rec = step.recorder
     if value is None or not rec.content:
         return None
-    if isinstance(value, Mapping) and rec.settings.redact_secrets:
+    if (type(value) is dict or isinstance(value, Mapping)) and rec.settings.redact_secrets:
         value = strip_secrets(value)  # tool arguments such as api_key: masked by their name
     raw = to_text(value)
     text = step.text(raw)
