@@ -123,7 +123,7 @@ def end(
             _set_if(attrs, GenAI.USAGE_CACHE_CREATION_INPUT_TOKENS, usage.cache_creation_tokens)
     if rec.genai:
         if finish_reasons:
-            attrs[GenAI.RESPONSE_FINISH_REASONS] = list(finish_reasons)
+            attrs[GenAI.RESPONSE_FINISH_REASONS] = tuple(finish_reasons)
         _set_if(attrs, GenAI.RESPONSE_MODEL, response_model)
         _set_if(attrs, GenAI.RESPONSE_ID, response_id)
         if step.first_token_ns is not None:

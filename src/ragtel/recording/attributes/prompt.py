@@ -27,7 +27,8 @@ def start(
 ) -> Step:
     attrs: dict[str, Any] = {
         Ragtel.PROMPT_MESSAGES_COUNT: len(template.messages),
-        Ragtel.PROMPT_VARIABLE_NAMES: sorted(str(k) for k in template.variables) or [""],
+        # Tuples, as the SDK stores sequences: the span's write then converts nothing.
+        Ragtel.PROMPT_VARIABLE_NAMES: tuple(sorted(map(str, template.variables))) or ("",),
     }
     if rec.oi:
         attrs[OpenInference.SPAN_KIND] = OIKind.PROMPT
