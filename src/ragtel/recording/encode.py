@@ -44,7 +44,7 @@ def to_jsonable(value: Any, depth: int = 0) -> Any:
     if depth >= _MAX_DEPTH:
         return f"<{type(value).__name__} nested too deep>"
     try:
-        if isinstance(value, Mapping):
+        if type(value) is dict or isinstance(value, Mapping):
             out: dict[str, Any] = {}
             for i, (k, v) in enumerate(value.items()):
                 if i >= _MAX_ITEMS:

@@ -401,7 +401,7 @@ def response_messages(response: Any) -> list[Message]:
 def _get(source: Any, *names: str) -> Any:
     if source is None:
         return None
-    if isinstance(source, Mapping):
+    if type(source) is dict or isinstance(source, Mapping):  # raw responses are mostly dicts
         for name in names:
             value = source.get(name)
             if value is not None:
@@ -415,6 +415,8 @@ def _get(source: Any, *names: str) -> Any:
 
 
 def _int(value: Any) -> int | None:
+    if type(value) is int:
+        return value
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
