@@ -37,6 +37,7 @@ MAX_NAME_CHARS: Final = 1024
 _MAX_STACK_CHARS: Final = 4000  # the end of a trace: the frames nearest the error
 _MAX_METADATA_ITEMS: Final = 64
 _MAX_KNOWN_KEYS: Final = 1024
+_MAX_KNOWN_VALUE_CHARS: Final = 256
 _PRETTY_JSON: Final = json.JSONEncoder(ensure_ascii=False)  # json.dumps' default separators
 _MASK_JSON: Final = json.dumps(MASK)
 
@@ -53,7 +54,15 @@ def valid_unicode(text: str) -> str:
 class TextPolicy:
     """Redaction and truncation of texts under one set of settings (immutable, shared)."""
 
-    __slots__ = ("_keys", "_redact", "_secrets", "capture", "deterministic", "max_chars")
+    __slots__ = (
+        "_keys",
+        "_redact",
+        "_secrets",
+        "_values",
+        "capture",
+        "deterministic",
+        "max_chars",
+    )
 
     def __init__(self, settings: Settings, sdk_max_length: int | None = None) -> None:
         self.capture = settings.capture_content
@@ -68,6 +77,9 @@ class TextPolicy:
         # policy, kept while the policy is ragtel's own (a user's redact function is called on
         # every text, as documented).
         self._keys: dict[str, tuple[str, bool, int]] = {}
+        # Short metadata values repeat as well (a store returns the same documents' sources,
+        # file names and categories query after query): each one's JSON under this policy.
+        self._values: dict[str, tuple[str, int]] = {}
 
     def clean(self, value: str) -> str:
         """``value`` redacted and valid UTF-8, not cut."""
@@ -154,6 +166,7 @@ class TextPolicy:
         the policy leaves as they are, values that are texts, numbers, booleans or null, and the
         whole well within ``max_chars``. None for anything else (the general path decides)."""
         known = self._keys
+        values = self._values
         parts = []
         cuts = 0
         for key, value in mapping.items():
@@ -164,9 +177,14 @@ class TextPolicy:
             if outcome[1]:
                 encoded = _MASK_JSON
             elif kind is str:
-                text, cut = self.apply(value)
-                encoded = json_string(text)
-                cuts += cut
+                done = values.get(value)
+                if done is None:
+                    text, cut = self.apply(value)
+                    done = (json_string(text), int(cut))
+                    if len(value) <= _MAX_KNOWN_VALUE_CHARS and len(values) < _MAX_KNOWN_KEYS:
+                        values[value] = done
+                encoded = done[0]
+                cuts += done[1]
             elif kind is int:
                 encoded = int.__repr__(value)
             elif kind is bool:
