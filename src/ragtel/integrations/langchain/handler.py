@@ -183,8 +183,8 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             run.input_at_end = input_at_end and not composition
             run.graph = integration in _GRAPH_INTEGRATIONS
             run.name = name
-        except Exception as error:
-            report("RagtelCallbackHandler.on_chain_start", error)
+        except Exception as exc:
+            report("RagtelCallbackHandler.on_chain_start", exc)
 
     def on_chain_end(self, outputs: Any, *, run_id: UUID, **kwargs: Any) -> None:
         try:
@@ -199,14 +199,14 @@ class RagtelCallbackHandler(BaseCallbackHandler):
                     step.add_input(kwargs.get("inputs"))
                 step.end_chain(None if run.composition else outputs)
             self._closed(run)
-        except Exception as error:
-            report("RagtelCallbackHandler.on_chain_end", error)
+        except Exception as exc:
+            report("RagtelCallbackHandler.on_chain_end", exc)
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         try:
             self._fail(error, run_id)
-        except Exception as error:
-            report("RagtelCallbackHandler.on_chain_error", error)
+        except Exception as exc:
+            report("RagtelCallbackHandler.on_chain_error", exc)
 
     # -- retrievers ----------------------------------------------------------------------------
 
@@ -236,8 +236,8 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             run = self._opened(run_id, step, parent, parent_run_id is not None, run_ctx)
             run.in_retrieval = True
             run.retrieval_token = enter_retrieval(self.recorder, step, run_ctx)
-        except Exception as error:
-            report("RagtelCallbackHandler.on_retriever_start", error)
+        except Exception as exc:
+            report("RagtelCallbackHandler.on_retriever_start", exc)
 
     def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
         try:
@@ -247,14 +247,14 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             _leave_retrieval(run)
             run.step.end_retrieval([tr.to_document(d) for d in documents])
             self._closed(run)
-        except Exception as error:
-            report("RagtelCallbackHandler.on_retriever_end", error)
+        except Exception as exc:
+            report("RagtelCallbackHandler.on_retriever_end", exc)
 
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         try:
             self._fail(error, run_id)
-        except Exception as error:
-            report("RagtelCallbackHandler.on_retriever_error", error)
+        except Exception as exc:
+            report("RagtelCallbackHandler.on_retriever_error", exc)
 
     # -- models --------------------------------------------------------------------------------
 
@@ -274,8 +274,8 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             self._start_generation(
                 serialized, converted, Operation.CHAT, run_id, parent_run_id, tags, metadata, kwargs
             )
-        except Exception as error:
-            report("RagtelCallbackHandler.on_chat_model_start", error)
+        except Exception as exc:
+            report("RagtelCallbackHandler.on_chat_model_start", exc)
 
     def on_llm_start(
         self,
@@ -300,8 +300,8 @@ class RagtelCallbackHandler(BaseCallbackHandler):
                 metadata,
                 kwargs,
             )
-        except Exception as error:
-            report("RagtelCallbackHandler.on_llm_start", error)
+        except Exception as exc:
+            report("RagtelCallbackHandler.on_llm_start", exc)
 
     def _start_generation(
         self,
@@ -353,8 +353,8 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             run = self._runs.get(run_id)
             if run is not None:
                 run.step.first_token()
-        except Exception as error:
-            report("RagtelCallbackHandler.on_llm_new_token", error)
+        except Exception as exc:
+            report("RagtelCallbackHandler.on_llm_new_token", exc)
 
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         try:
@@ -370,14 +370,14 @@ class RagtelCallbackHandler(BaseCallbackHandler):
                 response_id=result.response_id,
             )
             self._closed(run)
-        except Exception as error:
-            report("RagtelCallbackHandler.on_llm_end", error)
+        except Exception as exc:
+            report("RagtelCallbackHandler.on_llm_end", exc)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         try:
             self._fail(error, run_id)
-        except Exception as error:
-            report("RagtelCallbackHandler.on_llm_error", error)
+        except Exception as exc:
+            report("RagtelCallbackHandler.on_llm_error", exc)
 
     # -- tools ---------------------------------------------------------------------------------
 
@@ -409,8 +409,8 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             if parent is not None and parent.root.graph:
                 # A LangGraph graph whose model called a tool: the run is an agent.
                 parent.root.step.become_agent(parent.root.name)
-        except Exception as error:
-            report("RagtelCallbackHandler.on_tool_start", error)
+        except Exception as exc:
+            report("RagtelCallbackHandler.on_tool_start", exc)
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         try:
@@ -419,14 +419,14 @@ class RagtelCallbackHandler(BaseCallbackHandler):
                 return
             run.step.end_tool(output)
             self._closed(run)
-        except Exception as error:
-            report("RagtelCallbackHandler.on_tool_end", error)
+        except Exception as exc:
+            report("RagtelCallbackHandler.on_tool_end", exc)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         try:
             self._fail(error, run_id)
-        except Exception as error:
-            report("RagtelCallbackHandler.on_tool_error", error)
+        except Exception as exc:
+            report("RagtelCallbackHandler.on_tool_error", exc)
 
     def open_run(self, run_id: UUID | None) -> tuple[Step, RunContext | None, bool] | None:
         """The open step of ``run_id``, its run context, and whether it runs inside a retrieval

@@ -114,16 +114,16 @@ class RagtelSpanHandler(BaseSpanHandler[BaseSpan]):
     ) -> None:
         try:
             self._tracker.enter(id_, bound_args, instance, parent_id, tags)
-        except Exception as error:
-            report("RagtelSpanHandler.span_enter", error)
+        except Exception as exc:
+            report("RagtelSpanHandler.span_enter", exc)
 
     def span_exit(
         self, id_: str, bound_args: Any, instance: Any = None, result: Any = None, **kwargs: Any
     ) -> None:
         try:
             self._tracker.exit(id_, result)
-        except Exception as error:
-            report("RagtelSpanHandler.span_exit", error)
+        except Exception as exc:
+            report("RagtelSpanHandler.span_exit", exc)
 
     def span_drop(
         self,
@@ -135,14 +135,14 @@ class RagtelSpanHandler(BaseSpanHandler[BaseSpan]):
     ) -> None:
         try:
             self._tracker.drop(id_, err)
-        except Exception as error:
-            report("RagtelSpanHandler.span_drop", error)
+        except Exception as exc:
+            report("RagtelSpanHandler.span_drop", exc)
 
     def close(self) -> None:
         try:
             self._tracker.close()
-        except Exception as error:
-            report("RagtelSpanHandler.close", error)
+        except Exception as exc:
+            report("RagtelSpanHandler.close", exc)
 
 
 class RagtelEventHandler(BaseEventHandler):
@@ -161,8 +161,8 @@ class RagtelEventHandler(BaseEventHandler):
     def handle(self, event: Any, **kwargs: Any) -> None:
         try:
             self._tracker.event(event)
-        except Exception as error:
-            report("RagtelEventHandler.handle", error)
+        except Exception as exc:
+            report("RagtelEventHandler.handle", exc)
 
 
 # -- what ragtel.instrument() calls ----------------------------------------------------------------

@@ -433,3 +433,41 @@ def test_documents_embedded_outside_any_run_are_an_index_build(traced: Traced) -
         "invoke_workflow index_documents": "ERROR",
         "embeddings ragtel-hash-256": "ERROR",
     }
+
+
+def test_every_hook_swallows_an_internal_error(
+    traced: Traced, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hooks guard their bodies by hand (a decorator costs a frame per event): this checks
+    # that none was left out, by making every helper a hook reaches fail.
+    import inspect
+    import uuid
+
+    import ragtel
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("recorder bug")
+
+    handler = RagtelCallbackHandler(traced.provider, traced.config)
+    for name, member in vars(RagtelCallbackHandler).items():
+        if name.startswith("_") and not name.startswith("__") and inspect.isfunction(member):
+            monkeypatch.setattr(handler, name, broken)
+
+    class BrokenRuns:
+        def __getattr__(self, name: str) -> object:
+            raise RuntimeError("recorder bug")
+
+    monkeypatch.setattr(handler, "_runs", BrokenRuns())
+    hooks = [n for n in vars(RagtelCallbackHandler) if n.startswith("on_")]
+    assert len(hooks) >= 14
+    for name in hooks:
+        method = getattr(handler, name)
+        positional = [
+            p
+            for p in inspect.signature(method).parameters.values()
+            if p.kind is p.POSITIONAL_OR_KEYWORD and p.default is p.empty
+        ]
+        before = ragtel.stats().get("internal_errors", 0)
+        result = method(*[None] * len(positional), run_id=uuid.uuid4(), parent_run_id=uuid.uuid4())
+        assert result is None, name
+        assert ragtel.stats().get("internal_errors", 0) == before + 1, name

@@ -880,3 +880,31 @@ def test_session_and_instrument_tags_reach_every_span(engine: Any, traced: Trace
     query = next(s for s in traced.spans if s.name == QUERY_ROOT)
     assert query.attributes["user.id"] == "u-1"
     assert json.loads(query.attributes["metadata"])["tenant"] == "acme"
+
+
+def test_every_hook_swallows_an_internal_error(
+    traced: Traced, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hooks guard their bodies by hand (a decorator costs a frame per event): a tracker
+    # that fails on every call shows none was left out.
+    from ragtel.integrations.llamaindex.handlers import RagtelEventHandler, RagtelSpanHandler
+    from ragtel.integrations.llamaindex.tracker import _Tracker
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("tracker bug")
+
+    handler = RagtelSpanHandler(traced.provider, traced.config)
+    events = RagtelEventHandler(handler._tracker)
+    for name in ("enter", "exit", "drop", "event", "close"):
+        monkeypatch.setattr(_Tracker, name, broken)
+    calls = [
+        lambda: handler.span_enter("s-1", None, None, None, None),
+        lambda: handler.span_exit("s-1", None, None, None),
+        lambda: handler.span_drop("s-1", None, None, RuntimeError("user error")),
+        lambda: events.handle(SimpleNamespace()),
+        handler.close,
+    ]
+    for call in calls:
+        before = ragtel.stats().get("internal_errors", 0)
+        assert call() is None
+        assert ragtel.stats().get("internal_errors", 0) == before + 1
