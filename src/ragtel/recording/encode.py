@@ -100,12 +100,15 @@ def _c_encoder(default: Callable[[Any], Any], allow_nan: bool) -> Callable[[Any]
     No circular-reference markers: a cycle ends in a RecursionError, which ``to_json`` catches
     as it caught the encoder's ValueError (``compact_json``'s values are trees)."""
     make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover - a Python built without the _json accelerator
+    try:
+        # A private constructor: a Python without the accelerator, or one that changed its
+        # arguments, gets the public encoder instead of an import error.
+        iterencode = make(None, default, _quote, None, ":", ",", False, False, allow_nan)  # type: ignore[misc]
+    except Exception:  # pragma: no cover - CPython 3.11-3.13 take the arguments above
         encoder = json.JSONEncoder(
             ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan, default=default
         )
         return encoder.encode
-    iterencode = make(None, default, _quote, None, ":", ",", False, False, allow_nan)
     join = "".join
 
     def encode(value: Any) -> str:

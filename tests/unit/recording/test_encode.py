@@ -40,3 +40,17 @@ def test_values_the_fast_path_leaves_to_the_encoder() -> None:
     assert to_json(nested) == '{"a":[1,{"b":null}],"c":[1,2]}'
     assert to_json({"x": float("nan")}) == '{"x":"nan"}'  # the careful path, as before
     assert to_json({1: "int key"}) == '{"1":"int key"}'
+
+
+def test_values_the_c_encoder_refuses_still_come_out_as_json() -> None:
+    # The built-once encoder keeps no circular-reference markers: a cycle must end in the
+    # careful path, not in an exception or a hang.
+    cyclic: dict[str, object] = {"name": "loop"}
+    cyclic["self"] = cyclic
+    looped = json.loads(to_json(cyclic))
+    assert looped["name"] == "loop"
+    assert "nested too deep" in json.dumps(looped)
+    assert json.loads(to_json({"score": float("nan"), "问题": "如何重置密码？"})) == {
+        "score": "nan",
+        "问题": "如何重置密码？",
+    }
