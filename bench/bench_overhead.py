@@ -27,7 +27,7 @@ Two methods:
   --method cpu   process CPU time per invoke (median of interleaved rounds); noisy on 2 cores.
 
     python bench/bench_overhead.py [--framework langchain|llamaindex]
-        [--method instructions|cpu] [--jobs N] [--json FILE]
+        [--method instructions|cpu] [--jobs N] [--variants none,floor,ragtel] [--json FILE]
 
 The JSON goes to bench/results/overhead.json (langchain) or overhead-llamaindex.json (llamaindex).
 """
@@ -277,6 +277,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--method", choices=("instructions", "cpu"), default="instructions")
     parser.add_argument("--jobs", type=int, default=1, help="valgrind runs at once (instructions)")
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help="comma-separated subset to run, e.g. none,floor,ragtel (default: all)",
+    )
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--json", help="default: " + ", ".join(DEFAULT_JSON.values()))
     args = parser.parse_args()
@@ -287,13 +292,17 @@ def main() -> int:
             print(json.dumps(run_variant(args.framework, args.variant, args.invokes)))
         return 0
     args.json = args.json or DEFAULT_JSON[args.framework]
+    unknown = set(args.variants.split(",")) - set(VARIANTS)
+    if unknown or "none" not in args.variants.split(","):
+        parser.error(f"--variants: unknown {sorted(unknown)}, or 'none' missing (the baseline)")
+    args.variants = [v for v in VARIANTS if v in args.variants.split(",")]
     print(f"framework: {args.framework}")
     if args.method == "instructions":
         return _instructions_main(args)
     # Rounds interleave the variants so that a burst of load elsewhere hits all of them alike.
-    rounds: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    rounds: dict[str, list[float]] = {v: [] for v in args.variants}
     for _ in range(args.rounds):
-        for variant in VARIANTS:
+        for variant in args.variants:
             proc = subprocess.run(
                 [
                     sys.executable,
@@ -318,7 +327,7 @@ def main() -> int:
                 continue
             if variant in rounds:
                 rounds[variant].append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    variants_run = [v for v in VARIANTS if rounds.get(v)]
+    variants_run = [v for v in args.variants if rounds.get(v)]
     medians: dict[str, float] = {}
     for variant in variants_run:
         medians[variant] = statistics.median(rounds[variant])
@@ -339,11 +348,11 @@ def _instructions_main(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         runs = {
             (variant, n): pool.submit(count_instructions, args.framework, variant, n)
-            for variant in VARIANTS
+            for variant in args.variants
             for n in (low, high)
         }
         per_invoke: dict[str, float] = {}
-        for variant in VARIANTS:
+        for variant in args.variants:
             try:
                 counts = [runs[variant, n].result() for n in (low, high)]
             except RuntimeError as error:

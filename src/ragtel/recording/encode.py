@@ -91,6 +91,9 @@ def _json_default(value: Any) -> Any:
 # What the encoders below write for a string (quotes and escapes, non-ASCII kept), without the
 # encoder's own call overhead.
 _quote: Callable[[str], str] = json.encoder.encode_basestring
+json_string: Callable[[str], str] = _quote
+"""``text`` as a JSON string literal (quoted and escaped, non-ASCII kept): the C function
+itself, called on every document and metadata value."""
 
 
 def _c_encoder(default: Callable[[Any], Any], allow_nan: bool) -> Callable[[Any], str]:
@@ -131,11 +134,6 @@ def to_json(value: Any) -> str:
         return _encode(value)
     except Exception:  # NaN, cycles, depth, a hostile model_dump: the careful slow path
         return _encode_plain(to_jsonable(value))
-
-
-def json_string(text: str) -> str:
-    """``text`` as a JSON string literal (quoted and escaped, non-ASCII kept)."""
-    return _quote(text)
 
 
 def compact_json(value: Any) -> str:

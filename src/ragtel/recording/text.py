@@ -38,6 +38,11 @@ _MAX_STACK_CHARS: Final = 4000  # the end of a trace: the frames nearest the err
 _MAX_METADATA_ITEMS: Final = 64
 _MAX_KNOWN_KEYS: Final = 1024
 _MAX_KNOWN_VALUE_CHARS: Final = 256
+# Texts that recur across runs by nature (a store's documents, their metadata, a template's
+# messages): this many outcomes kept at a time, of texts up to this length.
+_MAX_LASTING: Final = 512
+_MAX_LASTING_CHARS: Final = 4096
+_TEXT_VALUES: Final = frozenset({str, type(None)})
 _PRETTY_JSON: Final = json.JSONEncoder(ensure_ascii=False)  # json.dumps' default separators
 _MASK_JSON: Final = json.dumps(MASK)
 
@@ -56,6 +61,8 @@ class TextPolicy:
 
     __slots__ = (
         "_keys",
+        "_lasting",
+        "_mappings",
         "_redact",
         "_secrets",
         "_values",
@@ -80,6 +87,9 @@ class TextPolicy:
         # Short metadata values repeat as well (a store returns the same documents' sources,
         # file names and categories query after query): each one's JSON under this policy.
         self._values: dict[str, tuple[str, int]] = {}
+        # The outcome of texts and metadata that recur across runs (see ``lasting``).
+        self._lasting: dict[str, tuple[str, bool]] = {}
+        self._mappings: dict[tuple[tuple[Any, Any], ...], tuple[str, int]] = {}
 
     def clean(self, value: str) -> str:
         """``value`` redacted and valid UTF-8, not cut."""
@@ -108,6 +118,17 @@ class TextPolicy:
             return value[: self.max_chars], True
         return value, False
 
+    def lasting(self, value: str) -> tuple[str, bool]:
+        """``apply(value)`` for a text that recurs across runs by nature (a store returns the
+        same documents query after query; a template is the same on every call): its outcome
+        is kept, for a bounded number of texts at a time, while the policy is ragtel's own."""
+        done = self._lasting.get(value)
+        if done is None:
+            done = self.apply(value)
+            if self.deterministic and len(value) <= _MAX_LASTING_CHARS:
+                _remember(self._lasting, value, done)
+        return done
+
     def strings(self, values: Iterable[Any]) -> tuple[list[str], int]:
         """Each value as text through the policy (tags), ``max_chars`` in all, and how many cuts
         were made (a value cut or left out counts one)."""
@@ -133,8 +154,19 @@ class TextPolicy:
         policy; past ``max_chars`` the remaining keys are left out and counted under ``"…"``.
         """
         if self._redact is None and len(mapping) <= _MAX_METADATA_ITEMS:
+            seen: tuple[tuple[Any, Any], ...] | None = tuple(mapping.items())
+            try:
+                done = self._mappings.get(seen)  # type: ignore[arg-type]
+            except TypeError:  # an unhashable value (a list): not kept
+                seen, done = None, None
+            if done is not None:
+                return done
             flat = self._flat_mapping_json(mapping)
             if flat is not None:
+                # Kept when every value is a text (or null): equal keys then mean equal JSON,
+                # which 1 == 1.0 == True would not.
+                if seen is not None and _TEXT_VALUES.issuperset(map(type, mapping.values())):
+                    _remember(self._mappings, seen, flat)
                 return flat
         items = list(mapping.items())
         cleaned: list[tuple[str, Any, int]] = []
@@ -295,6 +327,13 @@ class TextPolicy:
             "exception.stacktrace": stack[-_MAX_STACK_CHARS:],
         }
         return attrs, f"{kind.__name__}: {message}"[:1024]
+
+
+def _remember(cache: dict[Any, Any], key: Any, outcome: Any) -> None:
+    # Emptied when full rather than frozen: a long-lived process moves on to other documents.
+    if len(cache) >= _MAX_LASTING:
+        cache.clear()
+    cache[key] = outcome
 
 
 _IDENTIFIER_PARAMS: Final = frozenset(

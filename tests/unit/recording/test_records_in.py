@@ -112,6 +112,31 @@ def test_the_text_policy_applies_to_every_text_of_a_record() -> None:
     assert a["ragtel.text.truncated"] is True
 
 
+def test_documents_returned_again_in_later_runs_are_recorded_as_the_first_time() -> None:
+    calls: list[str] = []
+
+    def redact(text: str) -> str:
+        calls.append(text)
+        return text.replace("Alice", "<name>")
+
+    for config in ({}, {"redact": redact}):
+        rec, exporter = _recorder(max_text_chars=24, **config)
+        for metadata_value in (1, True, 1.0, "1", 1, "1"):
+            step = rec.start_retrieval("r", "q", None)
+            doc = Document("Alice wrote a long document", "d", 0.5, {"n": metadata_value})
+            step.end_retrieval([doc])
+        spans = [dict(s.attributes or {}) for s in exporter.get_finished_spans()]
+        content = "<name> wrote a long docu" if config else "Alice wrote a long docume"[:24]
+        for a, expected in zip(spans, ("1", "true", "1.0", '"1"', "1", '"1"'), strict=True):
+            assert a["retrieval.documents.0.document.content"] == content
+            assert a["retrieval.documents.0.document.metadata"] == '{"n":' + expected + "}"
+            assert a["ragtel.text.truncated_count"] == 1  # the document's text, in every run
+            (genai,) = json.loads(str(a["gen_ai.retrieval.documents"]))
+            assert genai["content"] == content
+    # A user's redact function sees every document of every run, as documented.
+    assert calls.count("Alice wrote a long document") == 6
+
+
 def test_no_content_captured_leaves_structure_only() -> None:
     rec, exporter = _recorder(capture_content=False)
     step = rec.start_retrieval("r", "secret question", None)

@@ -78,9 +78,10 @@ def to_document(doc: Any) -> Document:
     score = None
     for key in _SCORE_KEYS:
         if key in metadata:
-            score = metadata[key]
-            # Recorded as the document's score: once, not again inside its metadata.
-            metadata = {k: v for k, v in metadata.items() if k != key}
+            # Recorded as the document's score: once, not again inside its metadata (a copy:
+            # the document's own stays as it was).
+            metadata = dict(metadata)
+            score = metadata.pop(key)
             break
     doc_id = getattr(doc, "id", None) or metadata.get("id") or metadata.get("doc_id")
     return Document(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from math import isfinite
 from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry.trace import SpanKind
@@ -71,12 +72,18 @@ def end(step: Step, documents: Sequence[Document]) -> None:
     pending = step.pending
     recorded = 0
     outside_genai = 0
+    policy = rec.policy
     for i in range(cap):
         doc = documents[i]
-        text = step.text(doc.content) if doc.content is not None else None
+        text = None
+        if doc.content is not None and content:
+            # A store returns the same documents query after query: kept across runs.
+            text, cut = policy.lasting(doc.content)
+            if cut:
+                step.cut(Ragtel.TEXT_TRUNCATED_COUNT)
         metadata = None
         if doc.metadata and content:
-            metadata, metadata_cuts = rec.policy.mapping_json(doc.metadata)
+            metadata, metadata_cuts = policy.mapping_json(doc.metadata)
             if metadata_cuts:
                 step.cut(Ragtel.TEXT_TRUNCATED_COUNT, metadata_cuts)
         score = _finite(doc.score)
@@ -109,7 +116,7 @@ def end(step: Step, documents: Sequence[Document]) -> None:
         elif in_genai and doc_id is not None:  # (in_genai says so; for the type checker)
             # Assembled from the parts already encoded for OpenInference: each document's
             # content and metadata are serialized once, not once per convention.
-            parts = ['"id":' + json_string(doc_id), f'"score":{score!r}']
+            parts = ['"id":' + json_string(doc_id), '"score":' + float.__repr__(score)]
             if text is not None:
                 parts.append('"content":' + json_string(text))
             if metadata is not None:
@@ -131,6 +138,8 @@ def end(step: Step, documents: Sequence[Document]) -> None:
 
 
 def _finite(value: Any) -> float | None:
+    if type(value) is float:  # what stores return
+        return value if isfinite(value) else None
     if value is None:
         return None
     try:
