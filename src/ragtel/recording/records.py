@@ -99,6 +99,9 @@ class PromptTemplate:
     messages: Sequence[tuple[str, str]]  # (role, template text)
     variables: Mapping[str, Any] = field(default_factory=dict)
     version: str | None = None
+    variables_json: str | None = field(default=None, compare=False, repr=False)
+    """The variables as JSON, once the recorder has encoded them: the prompt step and the model
+    call it feeds both record them."""
 
 
 # Metadata keys frameworks and applications use for the conversation a run belongs to.

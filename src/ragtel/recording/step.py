@@ -157,6 +157,17 @@ class Step:
             self.cut(Ragtel.TEXT_TRUNCATED_COUNT)
         return done[0]
 
+    def lasting_text(self, value: str) -> str | None:
+        """``value`` through the text policy, for a text that recurs across runs by nature (a
+        template); None when content is not captured."""
+        policy = self.recorder.policy
+        if not policy.capture:
+            return None
+        text, cut, _ = policy.lasting(value)
+        if cut:
+            self.cut(Ragtel.TEXT_TRUNCATED_COUNT)
+        return text
+
     # -- ending -----------------------------------------------------------------------------------
 
     def first_token(self) -> None:

@@ -88,7 +88,7 @@ class TextPolicy:
         # file names and categories query after query): each one's JSON under this policy.
         self._values: dict[str, tuple[str, int]] = {}
         # The outcome of texts and metadata that recur across runs (see ``lasting``).
-        self._lasting: dict[str, tuple[str, bool]] = {}
+        self._lasting: dict[str, tuple[str, bool, str]] = {}
         self._mappings: dict[tuple[tuple[Any, Any], ...], tuple[str, int]] = {}
 
     def clean(self, value: str) -> str:
@@ -118,13 +118,15 @@ class TextPolicy:
             return value[: self.max_chars], True
         return value, False
 
-    def lasting(self, value: str) -> tuple[str, bool]:
+    def lasting(self, value: str) -> tuple[str, bool, str]:
         """``apply(value)`` for a text that recurs across runs by nature (a store returns the
-        same documents query after query; a template is the same on every call): its outcome
-        is kept, for a bounded number of texts at a time, while the policy is ragtel's own."""
+        same documents query after query; a template is the same on every call), with the
+        outcome as a JSON string literal: kept, for a bounded number of texts at a time, while
+        the policy is ragtel's own."""
         done = self._lasting.get(value)
         if done is None:
-            done = self.apply(value)
+            text, cut = self.apply(value)
+            done = (text, cut, json_string(text))
             if self.deterministic and len(value) <= _MAX_LASTING_CHARS:
                 _remember(self._lasting, value, done)
         return done

@@ -1,4 +1,5 @@
-"""LangChain objects -> ragtel records: pure functions, no state, no OpenTelemetry."""
+"""LangChain objects -> ragtel records: pure functions (each prompt's messages read once, kept by
+its serialized form), no OpenTelemetry."""
 
 from __future__ import annotations
 
@@ -162,11 +163,6 @@ def prompt_template(
     serialized: Mapping[str, Any], inputs: Any, metadata: Mapping[str, Any] | None = None
 ) -> PromptTemplate:
     kwargs = serialized.get("kwargs") or {}
-    messages: list[tuple[str, str]] = []
-    for item in kwargs.get("messages") or ():
-        messages.append(_template_message(item))
-    if not messages and isinstance(kwargs.get("template"), str):
-        messages.append(("user", kwargs["template"]))
     variables: dict[str, Any] = {}
     partials = kwargs.get("partial_variables")
     if isinstance(partials, Mapping):
@@ -174,7 +170,31 @@ def prompt_template(
     if isinstance(inputs, Mapping):
         variables.update(inputs)
     version = next((metadata[k] for k in _VERSION_KEYS if metadata and metadata.get(k)), None)
-    return PromptTemplate(messages, variables, str(version) if version is not None else None)
+    return PromptTemplate(
+        _template_messages(serialized), variables, str(version) if version is not None else None
+    )
+
+
+# A prompt's serialized form is built once per prompt object (LangChain caches it), so its
+# messages are read once per prompt: by the serialized dict's identity, the dict kept alive
+# with them so that the identity cannot be reused.
+_MAX_TEMPLATES = 256
+_templates: dict[int, tuple[Mapping[str, Any], tuple[tuple[str, str], ...]]] = {}
+
+
+def _template_messages(serialized: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    known = _templates.get(id(serialized))
+    if known is not None and known[0] is serialized:
+        return known[1]
+    kwargs = serialized.get("kwargs") or {}
+    messages = [_template_message(item) for item in kwargs.get("messages") or ()]
+    if not messages and isinstance(kwargs.get("template"), str):
+        messages.append(("user", kwargs["template"]))
+    if len(_templates) >= _MAX_TEMPLATES:
+        _templates.clear()
+    found = tuple(messages)
+    _templates[id(serialized)] = (serialized, found)
+    return found
 
 
 def _template_message(item: Any) -> tuple[str, str]:
@@ -271,11 +291,14 @@ def _usage_metadata(um: Mapping[str, Any]) -> Usage:
 # Where provider packages keep the base URL they call: invocation parameters or constructor
 # arguments (ChatOpenAI's openai_api_base / base_url, Azure's azure_endpoint, Ollama's base_url).
 _ENDPOINT_KEYS = ("base_url", "openai_api_base", "api_base", "azure_endpoint", "endpoint_url")
+_ENDPOINT_KEY_SET = frozenset(_ENDPOINT_KEYS)
 
 
 def endpoint(params: Mapping[str, Any], serialized: Mapping[str, Any] | None) -> str | None:
     kwargs = (serialized or {}).get("kwargs")
     for source in (params, kwargs if isinstance(kwargs, Mapping) else {}):
+        if _ENDPOINT_KEY_SET.isdisjoint(source):  # most models name none: one pass in C
+            continue
         for key in _ENDPOINT_KEYS:
             value = source.get(key)
             if isinstance(value, str) and value:

@@ -13,7 +13,8 @@ from ragtel.recording.attributes.io import (
     TEXT_MIME,
     add_messages,
     add_tool_definitions,
-    join_templates,
+    template_text,
+    variables_json,
 )
 from ragtel.recording.attributes.server import add_server
 from ragtel.recording.encode import to_json
@@ -82,8 +83,8 @@ def start(
     step = rec.open_step(span_name, OIKind.LLM, SpanKind.CLIENT, parent, attrs, run)
     if template is not None and rec.content and rec.oi:
         # Phoenix builds its Prompt Template section from these keys on the LLM span.
-        step.put(OpenInference.PROMPT_TEMPLATE, step.text(join_templates(template.messages)))
-        step.put(OpenInference.PROMPT_TEMPLATE_VARIABLES, step.text(to_json(template.variables)))
+        step.put(OpenInference.PROMPT_TEMPLATE, step.lasting_text(template_text(template)))
+        step.put(OpenInference.PROMPT_TEMPLATE_VARIABLES, step.text(variables_json(template)))
         if template.version:
             step.put(OpenInference.PROMPT_TEMPLATE_VERSION, step.text(template.version))
     if messages:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from ragtel.recording.budget import text_size
-from ragtel.recording.encode import to_json, to_text
-from ragtel.recording.records import Message, ToolCall, ToolDefinition
+from ragtel.recording.encode import json_string, to_json, to_text
+from ragtel.recording.records import Message, PromptTemplate, ToolCall, ToolDefinition
 from ragtel.recording.secrets import strip_secrets
 from ragtel.semconv import GenAI, OpenInference, message_prefix, tool_call_prefix, tool_prefix
 
@@ -28,6 +29,8 @@ _OI_CALL_NAME: Final = OpenInference.TOOL_CALL_FUNCTION_NAME
 _OI_CALL_ARGUMENTS: Final = OpenInference.TOOL_CALL_FUNCTION_ARGUMENTS
 _OI_ANSWERS: Final = OpenInference.MESSAGE_TOOL_CALL_ID
 MESSAGES_TRUNCATED: Final = "ragtel.messages.truncated"
+_USER_MESSAGE: Final = '[{"role":"user","parts":[{"type":"text","content":'
+_ASSISTANT_MESSAGE: Final = '[{"role":"assistant","parts":[{"type":"text","content":'
 
 
 def add_io(step: Step, key: str, value: Any, *, genai_key: str | None = None) -> str | None:
@@ -63,15 +66,14 @@ def add_root_message(step: Step, genai_key: str, value: Any, text: str | None) -
         text = step.text(value)
     elif not isinstance(value, str):
         return
+    # Written out: what the encoder writes for [{"role": ..., "parts": [...]}], without the
+    # dicts and lists to hand it.
+    content = json_string(text) if text is not None else "null"
     if genai_key == GenAI.INPUT_MESSAGES:
-        message: dict[str, Any] = {"role": "user", "parts": [{"type": "text", "content": text}]}
+        message = _USER_MESSAGE + content + "}]}]"
     else:
-        message = {
-            "role": "assistant",
-            "parts": [{"type": "text", "content": text}],
-            "finish_reason": "stop",
-        }
-    step.put(genai_key, to_json([message]))
+        message = _ASSISTANT_MESSAGE + content + '}],"finish_reason":"stop"}]'
+    step.put(genai_key, message)
 
 
 def add_messages(
@@ -187,10 +189,34 @@ def add_tool_definitions(step: Step, tools: Sequence[ToolDefinition]) -> None:
             step.put(tool_prefix(i) + OpenInference.TOOL_JSON_SCHEMA, step.text(schema))
 
 
-def join_templates(messages: Sequence[tuple[str, str]]) -> str:
+def template_text(template: PromptTemplate) -> str:
+    """The template as one text (OpenInference's ``llm.prompt_template.template``)."""
+    return _template_texts(_key(template.messages))[0]
+
+
+def template_json(template: PromptTemplate) -> str:
+    """The template's messages, role by role, as JSON (``ragtel.prompt.template``)."""
+    return _template_texts(_key(template.messages))[1]
+
+
+def variables_json(template: PromptTemplate) -> str:
+    """The template's variables as JSON, encoded once per template record."""
+    if template.variables_json is None:
+        template.variables_json = to_json(template.variables)
+    return template.variables_json
+
+
+def _key(messages: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    return messages if type(messages) is tuple else tuple(messages)
+
+
+@functools.lru_cache(maxsize=256)  # a template is the same on every call of its component
+def _template_texts(messages: tuple[tuple[str, str], ...]) -> tuple[str, str]:
     if len(messages) == 1:
-        return messages[0][1]
-    return "\n".join(f"{role}: {text}" for role, text in messages)
+        joined = messages[0][1]
+    else:
+        joined = "\n".join(f"{role}: {text}" for role, text in messages)
+    return joined, to_json([{"role": r, "template": t} for r, t in messages])
 
 
 def render_messages(messages: Sequence[Message]) -> str:

@@ -7,8 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import SpanKind
 
-from ragtel.recording.attributes.io import join_templates, render_messages
-from ragtel.recording.encode import to_json, to_text
+from ragtel.recording.attributes.io import (
+    render_messages,
+    template_json,
+    template_text,
+    variables_json,
+)
+from ragtel.recording.encode import to_text
 from ragtel.recording.records import Message, PromptTemplate, RunContext
 from ragtel.semconv import GenAI, OpenInference, Ragtel, prompt_variable
 from ragtel.semconv import SpanKind as OIKind
@@ -40,18 +45,15 @@ def start(
     step = rec.open_step(name, OIKind.PROMPT, SpanKind.INTERNAL, parent, attrs, run)
     step.template = template
     if rec.content:
-        vars_json = step.text(to_json(template.variables))
+        vars_json = step.text(variables_json(template))
         if rec.oi:
-            step.put(OpenInference.PROMPT_TEMPLATE, step.text(join_templates(template.messages)))
+            step.put(OpenInference.PROMPT_TEMPLATE, step.lasting_text(template_text(template)))
             step.put(OpenInference.PROMPT_TEMPLATE_VARIABLES, vars_json)
             step.put(OpenInference.INPUT_VALUE, vars_json)
         if rec.genai:
             # The registry names each variable (gen_ai.prompt.variable.<name>) but not the
             # template: a chat template's messages, role by role, go under ragtel.
-            step.put(
-                Ragtel.PROMPT_TEMPLATE,
-                step.text(to_json([{"role": r, "template": t} for r, t in template.messages])),
-            )
+            step.put(Ragtel.PROMPT_TEMPLATE, step.lasting_text(template_json(template)))
             for key, value in template.variables.items():
                 step.put(prompt_variable(str(key)), step.text(to_text(value)))
     return step

@@ -75,10 +75,10 @@ def end(step: Step, documents: Sequence[Document]) -> None:
     policy = rec.policy
     for i in range(cap):
         doc = documents[i]
-        text = None
+        text = quoted = None
         if doc.content is not None and content:
             # A store returns the same documents query after query: kept across runs.
-            text, cut = policy.lasting(doc.content)
+            text, cut, quoted = policy.lasting(doc.content)
             if cut:
                 step.cut(Ragtel.TEXT_TRUNCATED_COUNT)
         metadata = None
@@ -117,8 +117,8 @@ def end(step: Step, documents: Sequence[Document]) -> None:
             # Assembled from the parts already encoded for OpenInference: each document's
             # content and metadata are serialized once, not once per convention.
             parts = ['"id":' + json_string(doc_id), '"score":' + float.__repr__(score)]
-            if text is not None:
-                parts.append('"content":' + json_string(text))
+            if quoted is not None:
+                parts.append('"content":' + quoted)
             if metadata is not None:
                 parts.append('"metadata":' + metadata)
             genai_docs.append("{" + ",".join(parts) + "}")
