@@ -71,6 +71,9 @@ def to_jsonable(value: Any, depth: int = 0) -> Any:
 def _json_default(value: Any) -> Any:
     """json.dumps' hook for what it cannot encode itself: one pass over the common cases."""
     if _ENCODERS:
+        encode = _ENCODERS.get(type(value))  # the registered class itself, most often
+        if encode is not None:
+            return encode(value)
         for cls in type(value).__mro__:
             encode = _ENCODERS.get(cls)
             if encode is not None:
