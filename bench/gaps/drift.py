@@ -1,6 +1,7 @@
 """The in-process drift alarm on real sentence embeddings: when does it first cross?
 
     $RAGTEL_CACHE_DIR/gaps/venv/bin/python bench/gaps/drift.py [--seeds 3]
+        [--models minilm,bge-small]
 
 Stream per collection, held-out topic and seed (the issue's shape): 2,000 questions drawn with
 replacement; the first 1,000 from the covered topics only, after that 30% from the held-out topic.
@@ -32,7 +33,7 @@ sys.path.insert(0, str(HERE.parents[1] / "src"))
 
 from corpora import load_all  # noqa: E402
 from evaluate import cache_dir  # noqa: E402
-from vectors import embed  # noqa: E402
+from vectors import MODELS, embed  # noqa: E402
 
 from ragtel.monitor import EmbeddingMonitor, MonitorConfig  # noqa: E402
 
@@ -74,14 +75,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--collections", default="", help="comma-separated (default: all)")
+    parser.add_argument("--models", default=",".join(MODELS))
     args = parser.parse_args()
     cache = cache_dir()
     failures = 0
     runs = 0
-    for collection in load_all(cache):
-        if args.collections and collection.name not in args.collections.split(","):
-            continue
-        data = embed(collection, cache)
+    chosen = [
+        (c, m)
+        for c in load_all(cache)
+        if not args.collections or c.name in args.collections.split(",")
+        for m in args.models.split(",")
+    ]
+    for collection, model in chosen:
+        data = embed(collection, cache, model)
         delays: list[int | None] = []
         quiet: list[float] = []  # largest score while nothing changed, per stream
         alarmed: list[float] = []  # peak score within WITHIN of the change, per changed stream
@@ -112,8 +118,8 @@ def main() -> None:
         failures += len(late) + sum(c is not None for c in controls)
         known = [d for d in delays if d is not None]
         print(
-            f"{collection.name:<8} {len(delays)} streams: false alarms before the change "
-            f"{false_alarms}, crossed within {WITHIN} {len(delays) - len(late)}, "
+            f"{collection.name:<8} {model:<9} {len(delays)} streams: false alarms before the "
+            f"change {false_alarms}, crossed within {WITHIN} {len(delays) - len(late)}, "
             f"delay median {np.median(known) if known else float('nan'):.0f} max "
             f"{max(known) if known else float('nan')}; unchanged streams crossing "
             f"{sum(c is not None for c in controls)} of {len(controls)}; score: largest with no "

