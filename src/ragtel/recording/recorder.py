@@ -11,8 +11,7 @@ step and picks up a new provider or settings, so ``instrument()`` may run before
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from opentelemetry import trace
@@ -37,6 +36,7 @@ from ragtel.recording.budget import SpanBudget
 from ragtel.recording.monitor_hook import default_monitor
 from ragtel.recording.records import Message, PromptTemplate, RunContext, ToolDefinition
 from ragtel.recording.runs import remember_root
+from ragtel.recording.session import current_session
 from ragtel.recording.step import Step
 from ragtel.recording.text import MAX_NAME_CHARS, TextPolicy
 from ragtel.semconv import Operation, Ragtel
@@ -66,7 +66,6 @@ class Recorder:
         self._config = resolve(config) if config is not None else None
         self._monitor = monitor
         self._generation = -1
-        self._opening = threading.local()  # the step a builder opened, until it returns
         self._refresh()
 
     def _refresh(self) -> None:
@@ -91,8 +90,8 @@ class Recorder:
     def start_chain(
         self, name: str, inputs: Any, parent: Step | None, run: RunContext | None = None
     ) -> Step:
-        self._begin()
-        return self._opened(chain.start, self, name, inputs, parent, run)
+        self._follow()
+        return chain.start(self, name, inputs, parent, run)
 
     def start_agent(
         self,
@@ -105,8 +104,8 @@ class Recorder:
     ) -> Step:
         """An agent run (a model choosing tools in a loop); end it with ``end_chain``.
         ``provider`` is its model's, if known now (else ``Step.note_provider`` later)."""
-        self._begin()
-        return self._opened(agent.start, self, name, inputs, parent, run, provider)
+        self._follow()
+        return agent.start(self, name, inputs, parent, run, provider)
 
     def start_retrieval(
         self,
@@ -118,8 +117,8 @@ class Recorder:
         top_k: int | None = None,
         data_source: str | None = None,
     ) -> Step:
-        self._begin()
-        return self._opened(retrieval.start, self, name, query, parent, run, top_k, data_source)
+        self._follow()
+        return retrieval.start(self, name, query, parent, run, top_k, data_source)
 
     def start_prompt(
         self,
@@ -128,8 +127,8 @@ class Recorder:
         parent: Step | None,
         run: RunContext | None = None,
     ) -> Step:
-        self._begin()
-        return self._opened(prompt.start, self, name, template, parent, run)
+        self._follow()
+        return prompt.start(self, name, template, parent, run)
 
     def start_generation(
         self,
@@ -148,9 +147,8 @@ class Recorder:
     ) -> Step:
         """A model call. ``provider`` as the framework spells it (``ls_provider``, a LlamaIndex
         package); ``endpoint`` the base URL the client calls, if it exposes one."""
-        self._begin()
-        return self._opened(
-            generation.start,
+        self._follow()
+        return generation.start(
             self,
             name,
             parent,
@@ -176,9 +174,8 @@ class Recorder:
         role: str,
         provider: str | None = None,
     ) -> Step:
-        self._begin()
-        return self._opened(
-            embedding.start,
+        self._follow()
+        return embedding.start(
             self,
             name,
             parent,
@@ -193,8 +190,8 @@ class Recorder:
         self, texts: Sequence[str | None], ids: Sequence[str | None]
     ) -> Step:
         """The monitor's knowledge-base sample: a trace of its own, whatever span is current."""
-        self._begin()
-        return self._opened(embedding.start_sample, self, texts, ids)
+        self._follow()
+        return embedding.start_sample(self, texts, ids)
 
     def start_tool(
         self,
@@ -207,24 +204,12 @@ class Recorder:
         call_id: str | None = None,
     ) -> Step:
         """A tool run; ``call_id`` is the id the model gave the call it answers, if any."""
-        self._begin()
-        return self._opened(tool.start, self, name, inputs, parent, run, description, call_id)
+        self._follow()
+        return tool.start(self, name, inputs, parent, run, description, call_id)
 
-    def _begin(self) -> None:
+    def _follow(self) -> None:
         if self._generation != _active.generation:  # configure() ran since
             self._refresh()
-        self._opening.step = None
-
-    def _opened(self, build: Callable[..., Step], *args: Any, **kwargs: Any) -> Step:
-        """Run a step builder; if it fails after its span started, end that span before the
-        error goes on to the adapter's guard, so that a failing hook never leaves a hole."""
-        try:
-            return build(*args, **kwargs)
-        except BaseException:
-            step = self._opening.step
-            if step is not None:
-                step.abandon()
-            raise
 
     # -- for the attribute builders ---------------------------------------------------------------
 
@@ -241,7 +226,10 @@ class Recorder:
     ) -> Step:
         """Start the span of a step whose start attributes are ``attrs``; a ``detached`` step
         starts a trace of its own that is not one of the application's runs."""
-        cuts = stamp(attrs, run, self.oi, self.genai, self.policy)
+        session = current_session()
+        cuts = 0
+        if run is not None or session is not None:
+            cuts = stamp(attrs, run, session, self.oi, self.genai, self.policy)
         if not self.content:
             attrs[Ragtel.CONTENT_CAPTURED] = False
         # Attributes are written once, when the step ends (see Step.finish); a sampler sees the
@@ -255,5 +243,4 @@ class Recorder:
         step = Step(self, span, kind, attrs, parent)
         if cuts:
             step.cut(Ragtel.TEXT_TRUNCATED_COUNT, cuts)
-        self._opening.step = step
         return step

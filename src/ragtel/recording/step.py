@@ -40,27 +40,22 @@ _MAX_REUSED_CHARS: Final = 16384
 
 
 class Step:
-    """One open span and what has been written on it; ended by exactly one ``end_*`` or ``fail``."""
+    """One open span and what has been written on it; ended by exactly one ``end_*`` or ``fail``.
 
-    __slots__ = (
-        "_attrs",
-        "_budget",
-        "_bytes",
-        "_context",
-        "_cuts",
-        "_texts",
-        "embedding_ids",
-        "embedding_role",
-        "embedding_texts",
-        "ended",
-        "first_token_ns",
-        "index_build",
-        "kind",
-        "recorder",
-        "span",
-        "start_ns",
-        "template",
-    )
+    Fields most steps never change are read from the class until a step sets its own: a step is
+    made for every framework run, and each field set costs on all of them.
+    """
+
+    ended: bool = False
+    first_token_ns: int | None = None
+    embedding_texts: Sequence[str | None] = ()
+    embedding_role: str = EmbeddingRole.QUERY
+    embedding_ids: Sequence[str | None] = ()
+    template: PromptTemplate | None = None  # a PROMPT step's, for the LLM it feeds
+    index_build: Step | None = None  # the root an index build's embedding ends with
+    _bytes: int = 0
+    _cuts: dict[str, int] | None = None
+    _context: Context | None = None
 
     def __init__(
         self,
@@ -71,21 +66,12 @@ class Step:
         parent: Step | None = None,
     ) -> None:
         self.recorder = recorder
-        self._budget = recorder.budget
         self.span = span
         self.kind = kind
-        self.ended = False
-        self.first_token_ns: int | None = None
+        self.pending = attrs
+        """The attributes written so far (applied to the span when it ends)."""
         self.start_ns = time.monotonic_ns()
-        self.embedding_texts: Sequence[str | None] = ()
-        self.embedding_role: str = EmbeddingRole.QUERY
-        self.template: PromptTemplate | None = None  # a PROMPT step's, for the LLM it feeds
-        self.index_build: Step | None = None  # the root an index build's embedding ends with
-        self.embedding_ids: Sequence[str | None] = ()
-        self._bytes = 0
-        self._attrs = attrs
-        self._cuts: dict[str, int] = {}
-        self._context: Context | None = None
+        self._budget = recorder.budget
         # Texts through the policy in this run (shared by its steps): a run records the same
         # texts on several steps (the question on the root, the retriever and the prompt; the
         # context in the formatter's output and the prompt's variables; the answer on the model,
@@ -102,7 +88,7 @@ class Step:
 
     def room(self, attributes: int, nbytes: int = 0) -> bool:
         """True when ``attributes`` more attributes of ``nbytes`` fit the span's budget."""
-        return self._budget.fits(len(self._attrs) + attributes, self._bytes + nbytes)
+        return self._budget.fits(len(self.pending) + attributes, self._bytes + nbytes)
 
     def put(self, key: str, value: Any) -> bool:
         """Write one attribute if it fits; a value of None writes nothing."""
@@ -114,29 +100,27 @@ class Step:
             size = size_of(value)
         size += len(key) + BYTES_PER_ATTRIBUTE
         budget = self._budget
-        if len(self._attrs) >= budget.max_attributes or self._bytes + size > budget.max_bytes:
+        if len(self.pending) >= budget.max_attributes or self._bytes + size > budget.max_bytes:
             self.cut(Ragtel.SPAN_BYTES_TRUNCATED)
             return False
-        self._attrs[key] = value
+        self.pending[key] = value
         self._bytes += size
         return True
 
     def put_unbudgeted(self, key: str, value: Any) -> None:
         """Write an attribute already counted by ``charge`` (or a small fixed marker)."""
-        self._attrs[key] = value
+        self.pending[key] = value
 
     def charge(self, nbytes: int) -> None:
         """Count ``nbytes`` written through ``put_unbudgeted`` against the byte budget."""
         self._bytes += nbytes
 
-    @property
-    def pending(self) -> dict[str, Any]:
-        """The attributes written so far (applied to the span when it ends)."""
-        return self._attrs
-
     def cut(self, marker: str, amount: int = 1) -> None:
         """Count something left out; written on the span when it ends."""
-        self._cuts[marker] = self._cuts.get(marker, 0) + amount
+        cuts = self._cuts
+        if cuts is None:
+            cuts = self._cuts = {}
+        cuts[marker] = cuts.get(marker, 0) + amount
 
     def text(self, value: str | None) -> str | None:
         """``value`` through the text policy; None when content is not captured."""
@@ -255,7 +239,7 @@ class Step:
             return
         try:
             # The exception's class: low-cardinality, no user text (the registry's error.type).
-            self._attrs[Core.ERROR_TYPE] = type(error).__qualname__
+            self.pending[Core.ERROR_TYPE] = type(error).__qualname__
             attributes, description = self.recorder.policy.error(error)
             self.span.add_event("exception", attributes)
             self.span.set_status(Status(StatusCode.ERROR, description))
@@ -273,7 +257,7 @@ class Step:
         if self.ended:
             return
         try:
-            attrs = self._attrs
+            attrs = self.pending
             if self._cuts:
                 for marker, amount in self._cuts.items():
                     attrs[marker] = amount

@@ -44,34 +44,28 @@ _COMPOSITION_PREFIXES = (
 
 
 class _Run:
-    __slots__ = (
-        "attached",
-        "composition",
-        "context",
-        "graph",
-        "in_retrieval",
-        "input_at_end",
-        "name",
-        "retrieval_token",
-        "root",
-        "step",
-        "template",
-    )
+    """A LangChain run being recorded. Fields most runs leave as they are are read from the class
+    until a run sets its own (one run per framework step: each field set costs on all)."""
+
+    retrieval_token: Any = None
+    composition = False
+    attached = False
+    input_at_end = False
+    graph = False
+    name = ""
+    # The template of the prompt step last run directly under this run: the model call that
+    # follows it (prompt | model) records it too, where Phoenix looks for it.
+    template: PromptTemplate | None = None
 
     def __init__(self, step: Step, parent: _Run | None, context: RunContext | None) -> None:
         self.step = step
         self.context = context  # for embedding calls made inside the run (TracedEmbeddings)
-        self.root: _Run = parent.root if parent is not None else self
-        self.in_retrieval: bool = parent.in_retrieval if parent is not None else False
-        self.retrieval_token: Any = None
-        self.composition = False
-        self.attached = False
-        self.input_at_end = False
-        self.graph = False
-        self.name = ""
-        # The template of the prompt step last run directly under this run: the model call
-        # that follows it (prompt | model) records it too, where Phoenix looks for it.
-        self.template: PromptTemplate | None = None
+        if parent is None:
+            self.root: _Run = self
+            self.in_retrieval = False
+        else:
+            self.root = parent.root
+            self.in_retrieval = parent.in_retrieval
 
 
 class RagtelCallbackHandler(BaseCallbackHandler):
@@ -179,10 +173,13 @@ class RagtelCallbackHandler(BaseCallbackHandler):
             quiet = composition or run_type in ("prompt", "parser")
             attach = parent_run_id is not None and not quiet
             run = self._opened(run_id, step, parent, attach, run_ctx)
-            run.composition = composition
-            run.input_at_end = input_at_end and not composition
-            run.graph = integration in _GRAPH_INTEGRATIONS
-            run.name = name
+            if composition:
+                run.composition = True
+            elif input_at_end:
+                run.input_at_end = True
+            if parent_run_id is None:  # what a root that turns out to be an agent needs
+                run.graph = integration in _GRAPH_INTEGRATIONS
+                run.name = name
         except Exception as exc:
             report("RagtelCallbackHandler.on_chain_start", exc)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import filterfalse
+from operator import methodcaller
 from typing import Any
 
 from langchain_core.documents import Document as LangChainDocument
@@ -22,6 +24,8 @@ from ragtel.recording.records import (
 
 _SCORE_KEYS = ("score", "relevance_score", "similarity_score", "_score", "distance")
 _FRAMEWORK_METADATA_PREFIXES = ("ls_", "lc_", "langgraph_", "checkpoint_")
+_is_framework_key = methodcaller("startswith", _FRAMEWORK_METADATA_PREFIXES)
+_is_step_tag = methodcaller("startswith", ("seq:step:", "map:key:"))
 _ROLES = {
     "human": "user",
     "ai": "assistant",
@@ -56,14 +60,12 @@ def run_context(
 ) -> RunContext | None:
     # LangChain tags and metadata mix the user's own with its bookkeeping (step positions,
     # ls_* model facts, lc_versions): only the user's reach the span.
-    if not metadata and not tags:
+    # Filtered in C: most runs carry only LangChain's, and this runs for every one.
+    user_tags = list(filterfalse(_is_step_tag, tags)) if tags else None
+    user_keys = list(filterfalse(_is_framework_key, metadata)) if metadata else None
+    if not user_tags and not user_keys:
         return None
-    user_tags = [t for t in tags or () if not t.startswith(("seq:step:", "map:key:"))]
-    user_metadata = (
-        {k: v for k, v in metadata.items() if not k.startswith(_FRAMEWORK_METADATA_PREFIXES)}
-        if metadata
-        else None
-    )
+    user_metadata = {k: metadata[k] for k in user_keys} if metadata and user_keys else None
     return RunContext.from_metadata(user_metadata, user_tags)
 
 

@@ -31,7 +31,11 @@ def start(
         attrs[GenAI.PROVIDER_NAME] = genai_provider(provider)
     span_name = f"{Operation.INVOKE_AGENT} {name}" if rec.genai else name
     step = rec.open_step(span_name, OIKind.AGENT, SpanKind.INTERNAL, parent, attrs, run)
-    add_io(step, OpenInference.INPUT_VALUE, inputs)
+    try:
+        add_io(step, OpenInference.INPUT_VALUE, inputs)
+    except BaseException:  # no hole in the trace: the span ends before the error goes on
+        step.abandon()
+        raise
     return step
 
 

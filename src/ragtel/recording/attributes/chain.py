@@ -38,16 +38,22 @@ def start(
         attrs[GenAI.WORKFLOW_NAME] = workflow_name
         span_name = f"{Operation.INVOKE_WORKFLOW} {workflow_name}"
     step = rec.open_step(span_name, OIKind.CHAIN, SpanKind.INTERNAL, parent, attrs, run)
-    text = add_io(step, OpenInference.INPUT_VALUE, inputs)
-    if workflow:
-        add_root_message(step, GenAI.INPUT_MESSAGES, inputs, text)
+    try:
+        if inputs is not None:  # a composition step's are its children's
+            text = add_io(step, OpenInference.INPUT_VALUE, inputs)
+            if workflow:
+                add_root_message(step, GenAI.INPUT_MESSAGES, inputs, text)
+    except BaseException:  # no hole in the trace: the span ends before the error goes on
+        step.abandon()
+        raise
     return step
 
 
 def end(step: Step, outputs: Any) -> None:
-    text = add_io(step, OpenInference.OUTPUT_VALUE, outputs)
-    if step.pending.get(GenAI.OPERATION_NAME) == Operation.INVOKE_WORKFLOW:
-        add_root_message(step, GenAI.OUTPUT_MESSAGES, outputs, text)
+    if outputs is not None:  # a composition step's are its children's
+        text = add_io(step, OpenInference.OUTPUT_VALUE, outputs)
+        if step.pending.get(GenAI.OPERATION_NAME) == Operation.INVOKE_WORKFLOW:
+            add_root_message(step, GenAI.OUTPUT_MESSAGES, outputs, text)
     step.finish()
 
 

@@ -81,16 +81,20 @@ def start(
             add_server(attrs, endpoint)
     span_name = f"{operation} {model}" if rec.genai and model else name
     step = rec.open_step(span_name, OIKind.LLM, SpanKind.CLIENT, parent, attrs, run)
-    if template is not None and rec.content and rec.oi:
-        # Phoenix builds its Prompt Template section from these keys on the LLM span.
-        step.put(OpenInference.PROMPT_TEMPLATE, step.lasting_text(template_text(template)))
-        step.put(OpenInference.PROMPT_TEMPLATE_VARIABLES, step.text(variables_json(template)))
-        if template.version:
-            step.put(OpenInference.PROMPT_TEMPLATE_VERSION, step.text(template.version))
-    if messages:
-        add_messages(step, OpenInference.LLM_INPUT_MESSAGES, GenAI.INPUT_MESSAGES, messages)
-    if tools:
-        add_tool_definitions(step, tools)
+    try:
+        if template is not None and rec.content and rec.oi:
+            # Phoenix builds its Prompt Template section from these keys on the LLM span.
+            step.put(OpenInference.PROMPT_TEMPLATE, step.lasting_text(template_text(template)))
+            step.put(OpenInference.PROMPT_TEMPLATE_VARIABLES, step.text(variables_json(template)))
+            if template.version:
+                step.put(OpenInference.PROMPT_TEMPLATE_VERSION, step.text(template.version))
+        if messages:
+            add_messages(step, OpenInference.LLM_INPUT_MESSAGES, GenAI.INPUT_MESSAGES, messages)
+        if tools:
+            add_tool_definitions(step, tools)
+    except BaseException:  # no hole in the trace: the span ends before the error goes on
+        step.abandon()
+        raise
     return step
 
 

@@ -43,19 +43,23 @@ def start(
         if rec.genai:
             attrs[GenAI.PROMPT_VERSION] = template.version
     step = rec.open_step(name, OIKind.PROMPT, SpanKind.INTERNAL, parent, attrs, run)
-    step.template = template
-    if rec.content:
-        vars_json = step.text(variables_json(template))
-        if rec.oi:
-            step.put(OpenInference.PROMPT_TEMPLATE, step.lasting_text(template_text(template)))
-            step.put(OpenInference.PROMPT_TEMPLATE_VARIABLES, vars_json)
-            step.put(OpenInference.INPUT_VALUE, vars_json)
-        if rec.genai:
-            # The registry names each variable (gen_ai.prompt.variable.<name>) but not the
-            # template: a chat template's messages, role by role, go under ragtel.
-            step.put(Ragtel.PROMPT_TEMPLATE, step.lasting_text(template_json(template)))
-            for key, value in template.variables.items():
-                step.put(prompt_variable(str(key)), step.text(to_text(value)))
+    try:
+        step.template = template
+        if rec.content:
+            vars_json = step.text(variables_json(template))
+            if rec.oi:
+                step.put(OpenInference.PROMPT_TEMPLATE, step.lasting_text(template_text(template)))
+                step.put(OpenInference.PROMPT_TEMPLATE_VARIABLES, vars_json)
+                step.put(OpenInference.INPUT_VALUE, vars_json)
+            if rec.genai:
+                # The registry names each variable (gen_ai.prompt.variable.<name>) but not the
+                # template: a chat template's messages, role by role, go under ragtel.
+                step.put(Ragtel.PROMPT_TEMPLATE, step.lasting_text(template_json(template)))
+                for key, value in template.variables.items():
+                    step.put(prompt_variable(str(key)), step.text(to_text(value)))
+    except BaseException:  # no hole in the trace: the span ends before the error goes on
+        step.abandon()
+        raise
     return step
 
 

@@ -53,13 +53,17 @@ def start(
     # CLIENT, as the registry's retrieval span: a vector store is a service the app calls, even
     # when an in-memory one answers in process.
     step = rec.open_step(span_name, OIKind.RETRIEVER, SpanKind.CLIENT, parent, attrs, run)
-    if query is not None:
-        text = step.text(to_text(query))
-        if text is not None:
-            if rec.oi:
-                step.put(OpenInference.INPUT_VALUE, text)
-            if rec.genai:
-                step.put(GenAI.RETRIEVAL_QUERY_TEXT, text)
+    try:
+        if query is not None:
+            text = step.text(to_text(query))
+            if text is not None:
+                if rec.oi:
+                    step.put(OpenInference.INPUT_VALUE, text)
+                if rec.genai:
+                    step.put(GenAI.RETRIEVAL_QUERY_TEXT, text)
+    except BaseException:  # no hole in the trace: the span ends before the error goes on
+        step.abandon()
+        raise
     return step
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ragtel.recording.records import RunContext
-from ragtel.recording.session import current_session
+from ragtel.recording.session import Session
 from ragtel.semconv import GenAI, OpenInference
 
 if TYPE_CHECKING:
@@ -19,10 +19,15 @@ if TYPE_CHECKING:
 
 
 def stamp(
-    attrs: dict[str, Any], run: RunContext | None, oi: bool, genai: bool, policy: TextPolicy
+    attrs: dict[str, Any],
+    run: RunContext | None,
+    session: Session | None,
+    oi: bool,
+    genai: bool,
+    policy: TextPolicy,
 ) -> int:
-    """Write the run's context into ``attrs``; returns how many texts were cut."""
-    session = current_session()
+    """Write the run's context and the current ``ragtel.session()``'s into ``attrs``; returns how
+    many texts were cut."""
     if run is None and session is None:
         return 0
     session_id = (run.session_id if run else None) or (session.session_id if session else None)

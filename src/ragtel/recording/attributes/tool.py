@@ -41,12 +41,16 @@ def start(
             attrs[GenAI.TOOL_CALL_ID] = call_id
     span_name = f"{Operation.EXECUTE_TOOL} {name}" if rec.genai else name
     step = rec.open_step(span_name, OIKind.TOOL, SpanKind.INTERNAL, parent, attrs, run)
-    if description and rec.content:
-        step.put(
-            GenAI.TOOL_DESCRIPTION if rec.genai else OpenInference.TOOL_DESCRIPTION,
-            step.text(description),
-        )
-    add_io(step, OpenInference.INPUT_VALUE, inputs, genai_key=GenAI.TOOL_CALL_ARGUMENTS)
+    try:
+        if description and rec.content:
+            step.put(
+                GenAI.TOOL_DESCRIPTION if rec.genai else OpenInference.TOOL_DESCRIPTION,
+                step.text(description),
+            )
+        add_io(step, OpenInference.INPUT_VALUE, inputs, genai_key=GenAI.TOOL_CALL_ARGUMENTS)
+    except BaseException:  # no hole in the trace: the span ends before the error goes on
+        step.abandon()
+        raise
     return step
 
 
