@@ -55,14 +55,11 @@ def write_attributes(span: Span, attrs: dict[str, Any]) -> None:
         bounded = span._attributes  # type: ignore[attr-defined]
         store = bounded._dict
         lock = span._lock  # type: ignore[attr-defined]
-        direct = (
-            bounded.max_value_len is None
-            and not bounded._immutable
-            and (bounded.maxlen is None or len(store) + len(attrs) <= bounded.maxlen)
-        )
+        maxlen = bounded.maxlen
+        direct = bounded.max_value_len is None and not bounded._immutable
     except AttributeError:  # not an SDK span, or an SDK that changed: the public path
         direct = False
-    if not direct:
+    if not direct or (maxlen is not None and len(store) + len(attrs) > maxlen):
         span.set_attributes(attrs)
         return
     # The SDK stores sequences as tuples; readers expect that. Most spans hold no list: looked

@@ -87,8 +87,10 @@ class Usage:
     cache_creation_tokens: int | None = None
 
     def __bool__(self) -> bool:
-        return any(
-            v is not None for v in (self.input_tokens, self.output_tokens, self.total_tokens)
+        return (
+            self.input_tokens is not None
+            or self.output_tokens is not None
+            or self.total_tokens is not None
         )
 
 
