@@ -100,16 +100,7 @@ def add_messages(
         if m.tool_calls or m.tool_call_id is not None
     }
     if rec.genai:
-        payload = [
-            {"role": role, "parts": [{"type": "text", "content": content}]}
-            for role, content in texts
-        ]
-        for i, exchanged in exchange.items():
-            payload[i] = _genai_message(messages[i], *texts[i], exchanged)
-        if finish_reason is not None:
-            for item in payload:
-                item["finish_reason"] = finish_reason
-        step.put(genai_key, to_json(payload))
+        step.put(genai_key, _genai_messages(messages, texts, exchange, finish_reason))
     if rec.oi:
         for i, (role, content) in enumerate(texts):
             prefix = message_prefix(oi_prefix, i)
@@ -135,6 +126,39 @@ def add_messages(
                 step.put(call_prefix + _OI_CALL_NAME, call.name)
                 step.put(call_prefix + _OI_CALL_ARGUMENTS, arguments)
             step.put(prefix + _OI_ANSWERS, answers)
+
+
+def _genai_messages(
+    messages: Sequence[Message],
+    texts: Sequence[tuple[str, str]],
+    exchange: dict[int, list[tuple[ToolCall, str | None]]],
+    finish_reason: str | None,
+) -> str:
+    """``gen_ai.{input,output}.messages`` as JSON. Text messages, nearly all of them, are written
+    out as the encoder would write them; a tool exchange goes through the encoder."""
+    if exchange:
+        payload: list[dict[str, Any]] = [
+            {"role": role, "parts": [{"type": "text", "content": content}]}
+            for role, content in texts
+        ]
+        for i, exchanged in exchange.items():
+            payload[i] = _genai_message(messages[i], *texts[i], exchanged)
+        if finish_reason is not None:
+            for item in payload:
+                item["finish_reason"] = finish_reason
+        return to_json(payload)
+    end = (
+        "}]}" if finish_reason is None else '}],"finish_reason":' + json_string(finish_reason) + "}"
+    )
+    return (
+        "["
+        + ",".join(
+            '{"role":' + json_string(role) + ',"parts":[{"type":"text","content":'
+            + json_string(content) + end
+            for role, content in texts
+        )
+        + "]"
+    )  # fmt: skip
 
 
 def _arguments_json(call: ToolCall) -> str:
