@@ -54,3 +54,23 @@ def test_values_the_c_encoder_refuses_still_come_out_as_json() -> None:
         "score": "nan",
         "问题": "如何重置密码？",
     }
+
+
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES)
+def test_json_of_plain_values_is_what_json_writes(value: object) -> None:
+    # Small values are written out without the encoder: byte for byte the same JSON.
+    expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    assert to_json(value) == expected
+    assert to_json([value, {"nested": [value]}]) == f'[{expected},{{"nested":[{expected}]}}]'
