@@ -57,13 +57,13 @@ class Attachments:
         attached needs ``release``."""
         if asyncio._get_running_loop() is not None:
             return False
-        current = trace.get_current_span()
+        previous = otel_context.get_current()
+        current = trace.get_current_span(previous)
         # Attach only where the stack is what it should be: the parent's span is current, or a
         # span that is not ours (the user's own). A sibling's span being current means runs are
         # interleaved in this thread (batch, streaming), and attaching would mis-nest.
         if (parent is None or current is not parent.span) and current in self._attached:
             return False
-        previous = otel_context.get_current()
         otel_context.attach(step.context())
         self._attached[step.span] = (previous, threading.get_ident())
         return True
@@ -72,18 +72,20 @@ class Attachments:
         """After ``step`` ended: detach it and every ended step that becomes current again."""
         span = step.span
         entry = self._attached.get(span)
+        if entry is None:
+            return
         thread = threading.get_ident()
+        current = trace.get_current_span()
         while entry is not None:
             previous, owner = entry
-            if owner != thread or span.is_recording():
+            # Not current: a later sibling is on top, and unwinds this one when it ends.
+            if owner != thread or current is not span or span.is_recording():
                 return
-            if trace.get_current_span() is not span:
-                return  # a later sibling is on top; it unwinds this one when it ends
             del self._attached[span]
             # Setting the previous context back (rather than resetting a token) is the same here:
             # this thread's current span is the one attached, so this is the context it was in.
             otel_context.attach(previous)
-            span = trace.get_current_span()
+            span = current = trace.get_current_span(previous)
             entry = self._attached.get(span)
 
     def __len__(self) -> int:
