@@ -50,6 +50,7 @@ def first_crossing(
     scores = np.full(len(stream), np.nan)
     for i, query in enumerate(stream):
         result = monitor.observe_query(query)
+        monitor.wait_for_baseline()  # as if the next query came after the analysis finished
         if result is not None and result.drift_score is not None:
             scores[i] = result.drift_score
         if first is None and result is not None and result.drift_crossed:

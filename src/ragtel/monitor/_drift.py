@@ -43,7 +43,9 @@ class DriftUpdate:
 
     drift: float | None
     crossed: bool
-    baseline_completed: bool
+    # With analyse_baseline=False, the baseline's queries, once, on the query that completes
+    # them: the caller analyses them (Baseline.from_vectors) and calls set_baseline.
+    baseline_rows: np.ndarray | None = None
     score: float | None = None
 
 
@@ -54,7 +56,9 @@ class DriftTracker:
     directions: the window keeps a running sum over a ring buffer, rebuilt from the buffer once
     per lap so floating-point error cannot accumulate over a long run. While the baseline forms,
     its queries are kept (``baseline_size * dim`` floats) for the one-off computation of its
-    spread's shape, then dropped.
+    spread's shape. With ``analyse_baseline=False`` that computation is the caller's: the
+    complete rows come back once in :attr:`DriftUpdate.baseline_rows`, and until
+    :meth:`set_baseline` installs the result drift stays None while the window keeps moving.
     Not thread-safe: :class:`~ragtel.monitor.EmbeddingMonitor` serialises access.
     """
 
@@ -66,8 +70,10 @@ class DriftTracker:
         threshold: ThresholdSetting,
         auto_factor: float,
         baseline: Baseline | None = None,
+        analyse_baseline: bool = True,
     ) -> None:
         self.dim = dim
+        self._analyse_baseline = analyse_baseline
         self.window_size = window_size
         self.baseline_size = baseline_size
         self._threshold_setting = threshold
@@ -78,6 +84,7 @@ class DriftTracker:
         self._ring_filled = 0
         self._base_rows: np.ndarray | None = None
         self._base_count = 0
+        self._base_handed_over = False
         self.baseline: Baseline | None = None
         self.threshold: float | None = None
         self.score_limit: float | None = None  # on the whitened score's raw scale
@@ -107,14 +114,13 @@ class DriftTracker:
 
     def update(self, query: np.ndarray) -> DriftUpdate:
         """Add one float64 query vector; return the drift after it."""
-        completed = False
-        if self.baseline is None:
-            self._collect(query)
-            completed = self.baseline is not None
+        rows = None
+        if self.baseline is None and not self._base_handed_over:
+            rows = self._collect(query)
         self._push(query)
         baseline = self.baseline
         if baseline is None or self._ring_filled < self.window_size:
-            return DriftUpdate(drift=None, crossed=False, baseline_completed=completed)
+            return DriftUpdate(drift=None, crossed=False, baseline_rows=rows)
         shift = self._ring_sum / self.window_size - baseline.centroid
         squared = float(shift @ shift)
         drift = math.sqrt(squared)
@@ -136,15 +142,22 @@ class DriftTracker:
                 self._armed = False
             elif not self._armed and below:
                 self._armed = True
-        return DriftUpdate(drift=drift, crossed=crossed, baseline_completed=completed, score=score)
+        return DriftUpdate(drift=drift, crossed=crossed, baseline_rows=rows, score=score)
 
-    def _collect(self, query: np.ndarray) -> None:
+    def _collect(self, query: np.ndarray) -> np.ndarray | None:
+        """Keep a baseline query; the complete rows once, on the last one."""
         if self._base_rows is None:
             self._base_rows = np.empty((self.baseline_size, self.dim), dtype=np.float64)
         self._base_rows[self._base_count] = query
         self._base_count += 1
-        if self._base_count >= self.baseline_size:
-            self.set_baseline(Baseline.from_vectors(self._base_rows))
+        if self._base_count < self.baseline_size:
+            return None
+        rows, self._base_rows = self._base_rows, None
+        if self._analyse_baseline:
+            self.set_baseline(Baseline.from_vectors(rows))
+            return None
+        self._base_handed_over = True
+        return rows
 
     def _push(self, query: np.ndarray) -> None:
         pos = self._ring_pos

@@ -77,7 +77,9 @@ class EmbeddingMonitor:
     Thread-safe. Memory is bounded by ``sample_size + window_size`` vectors, plus the baseline's
     60 principal directions (and ``baseline_size`` vectors while it forms); each query costs one
     product with the sample and one with those directions, however many queries came before.
-    The query that completes the baseline also analyses it once (tenths of a second).
+    The baseline's one-off analysis (tenths of a second, seconds where BLAS threads fight for
+    busy cores) runs on a background thread, not in the query that completes it; drift is None
+    until it is done (:meth:`wait_for_baseline` waits for it).
 
     Raises ``ValueError`` for vectors of the wrong dimension or with non-finite values; callers
     inside instrumentation catch it so telemetry never breaks the host.
@@ -95,6 +97,7 @@ class EmbeddingMonitor:
         self._reference: ContextReference | None = None
         self._tracker: DriftTracker | None = None
         self._unrecorded_context = False  # context came from outside the traces (a loaded store)
+        self._baseline_thread: threading.Thread | None = None
         self._loaded_baseline = self._load_configured_baseline()
         ref = weakref.ref(self)
 
@@ -163,6 +166,7 @@ class EmbeddingMonitor:
                 threshold=self.config.drift_threshold,
                 auto_factor=self.config.drift_auto_factor,
                 baseline=baseline,
+                analyse_baseline=False,  # on a thread of its own: see _analyse_baseline
             )
         elif dim != self._dim:
             raise ValueError(f"vector dimension {dim} differs from the monitor's {self._dim}")
@@ -232,13 +236,19 @@ class EmbeddingMonitor:
             self._ensure_dim(query.shape[0])
             assert self._reference is not None and self._tracker is not None
             context = self._reference.distances(query)
-            update = self._tracker.update(query)
-            threshold = self._tracker.threshold
-            new_baseline = self._tracker.baseline if update.baseline_completed else None
+            tracker = self._tracker
+            update = tracker.update(query)
+            threshold = tracker.threshold
+            if update.baseline_rows is not None:
+                self._baseline_thread = threading.Thread(
+                    target=self._analyse_baseline,
+                    args=(tracker, update.baseline_rows),
+                    name="ragtel-monitor-baseline",
+                    daemon=True,
+                )
+                self._baseline_thread.start()
         if update.crossed:
             self._instruments.crossed()
-        if new_baseline is not None and self.config.baseline_path:
-            self._save_quietly(new_baseline, self.config.baseline_path)
         if context is None:
             return None
         self._instruments.record(context)
@@ -252,6 +262,31 @@ class EmbeddingMonitor:
             drift_threshold=threshold,
             drift_score=update.score,
         )
+
+    def _analyse_baseline(self, tracker: DriftTracker, rows: np.ndarray) -> None:
+        """On the baseline thread: analyse, install, save. Never raises: a failed analysis
+        falls back to the plain centroid and spread (drift without the whitened score)."""
+        try:
+            baseline = Baseline.from_vectors(rows)
+        except Exception:  # a thread's exception would only reach stderr
+            _log.warning("monitor baseline analysis failed; using its centroid and spread only",
+                         exc_info=True)  # fmt: skip
+            centroid = rows.mean(axis=0)
+            spread = float(((rows - centroid) ** 2).sum(axis=1).mean())
+            baseline = Baseline(centroid=centroid, count=len(rows), spread=spread)
+        with self._lock:
+            tracker.set_baseline(baseline)
+        if self.config.baseline_path:
+            self._save_quietly(baseline, self.config.baseline_path)
+
+    def wait_for_baseline(self, timeout: float | None = None) -> bool:
+        """Wait until a baseline that is being analysed is in force; False on timeout.
+        Returns at once when none is being analysed."""
+        thread = self._baseline_thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
 
     @staticmethod
     def _save_quietly(baseline: Baseline, path: str) -> None:

@@ -31,6 +31,7 @@ def _run(monitor: EmbeddingMonitor, stream: np.ndarray) -> tuple[list[int], np.n
     crossings, values = [], np.full((2, len(stream)), np.nan)
     for i, query in enumerate(stream):
         result = monitor.observe_query(query)
+        monitor.wait_for_baseline()  # as if the next query came after its analysis finished
         assert result is not None
         values[:, i] = [np.nan if v is None else v for v in (result.drift_score, result.drift)]
         if result.drift_crossed:

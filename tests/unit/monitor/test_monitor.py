@@ -10,6 +10,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from ragtel.monitor import EmbeddingMonitor, MonitorConfig, load_baseline_file
+from ragtel.monitor._baseline import Baseline
 from ragtel.monitor._config import ENV_DRIFT_THRESHOLD, ENV_WINDOW_SIZE
 from ragtel.monitor._drift import ALARM_Z
 
@@ -77,6 +78,7 @@ def test_crossing_fires_once_and_rearms() -> None:
     stream = [[1.0, 0.0]] * 10 + [[0.0, 1.0]] * 10 + [[1.0, 0.0]] * 10 + [[0.0, 1.0]] * 10
     for i, q in enumerate(stream):
         d = monitor.observe_query(q)
+        monitor.wait_for_baseline()
         assert d is not None
         if d.drift_crossed:
             crossings.append(i)
@@ -92,6 +94,7 @@ def test_auto_threshold_is_resolved_from_the_baseline() -> None:
     assert monitor.drift_threshold is None
     for q in unit(rng.standard_normal((200, 32))):
         monitor.observe_query(q)
+    assert monitor.wait_for_baseline(timeout=60)
     baseline = monitor.baseline
     assert baseline is not None
     # 200 queries make too few per direction to whiten 32 dimensions well: the distance decides.
@@ -102,7 +105,10 @@ def test_auto_threshold_is_resolved_from_the_baseline() -> None:
 def test_report_only_never_crosses() -> None:
     monitor = EmbeddingMonitor(MonitorConfig(window_size=2, baseline_size=2, drift_threshold=None))
     monitor.observe_context([[1.0, 0.0]])
-    results = [monitor.observe_query(q) for q in [[1.0, 0.0]] * 4 + [[0.0, 1.0]] * 4]
+    results = []
+    for q in [[1.0, 0.0]] * 4 + [[0.0, 1.0]] * 4:
+        results.append(monitor.observe_query(q))
+        monitor.wait_for_baseline()
     assert all(r is not None and not r.drift_crossed for r in results)
     assert results[-1] is not None and results[-1].drift == pytest.approx(np.sqrt(2))
 
@@ -114,6 +120,7 @@ def test_baseline_round_trip_and_autosave(tmp_path) -> None:
     first.observe_context([[0.0, 1.0]])
     for q in ([1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0]):
         first.observe_query(q)
+    assert first.wait_for_baseline(timeout=60)
     assert path.exists(), "the baseline is written once formed"
     saved = load_baseline_file(path)
     assert saved.count == 4 and np.allclose(saved.centroid, [0.75, 0.5])
@@ -163,6 +170,7 @@ def test_metrics_through_the_given_provider() -> None:
     monitor.observe_context([[1.0, 0.0], [0.9, 0.1]])
     for q in [[1.0, 0.0]] * 3 + [[0.0, 1.0]] * 3:
         monitor.observe_query(q)
+        monitor.wait_for_baseline()
     data = reader.get_metrics_data()
     points = {
         metric.name: metric.data.data_points
@@ -205,3 +213,50 @@ def test_concurrent_use() -> None:
         t.join()
     assert not errors
     assert monitor.context_count == 5 + 4 * 200 * 3
+
+
+def test_the_baseline_is_analysed_off_the_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The query that completes the baseline returns without waiting for its analysis (a held
+    analysis here, tenths of a second or more in real use); queries go on without drift until
+    it is in force, then drift is measured."""
+    release, threads = threading.Event(), []
+    analyse = Baseline.from_vectors
+
+    def held(rows: np.ndarray) -> Baseline:
+        threads.append(threading.current_thread().name)
+        assert release.wait(timeout=30)
+        return analyse(rows)
+
+    monkeypatch.setattr(Baseline, "from_vectors", staticmethod(held))
+    monitor = EmbeddingMonitor(MonitorConfig(window_size=3, baseline_size=4, seed=0))
+    monitor.observe_context([[1.0, 0.0]])
+    results = [monitor.observe_query([1.0, float(i % 2)]) for i in range(8)]
+    assert all(r is not None and r.drift is None for r in results)
+    assert monitor.baseline is None and not monitor.wait_for_baseline(timeout=0.05)
+    release.set()
+    assert monitor.wait_for_baseline(timeout=30)
+    assert threads == ["ragtel-monitor-baseline"]
+    assert monitor.baseline is not None and monitor.baseline.count == 4
+    after = monitor.observe_query([1.0, 0.0])
+    assert after is not None and after.drift is not None
+
+
+def test_a_failed_baseline_analysis_falls_back_to_centroid_and_spread(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(rows: np.ndarray) -> Baseline:
+        raise np.linalg.LinAlgError("eigenvalues did not converge")
+
+    monkeypatch.setattr(Baseline, "from_vectors", staticmethod(broken))
+    monitor = EmbeddingMonitor(MonitorConfig(window_size=2, baseline_size=2, drift_threshold=0.5))
+    monitor.observe_context([[1.0, 0.0]])
+    for q in ([1.0, 0.0], [0.0, 1.0]):
+        monitor.observe_query(q)
+    with caplog.at_level("WARNING", logger="ragtel.monitor"):
+        assert monitor.wait_for_baseline(timeout=30)
+    assert "baseline analysis failed" in caplog.text
+    baseline = monitor.baseline
+    assert baseline is not None and baseline.whitening is None
+    assert np.allclose(baseline.centroid, [0.5, 0.5]) and baseline.spread == pytest.approx(0.5)
+    result = monitor.observe_query([0.0, 1.0])
+    assert result is not None and result.drift == pytest.approx(np.linalg.norm([-0.5, 0.5]))
