@@ -13,6 +13,8 @@ about those topics, phrased as users ask them:
   paragraph is kept out of the knowledge base, so no question is a document's own text.
 - ``pymod``: the same Library Reference at the grain of one library: topic = a module (from each
   chapter the module with the most questions), questions and documents made as for ``pylib``.
+- ``zhman``: Chinese manual pages (Debian's ``manpages-zh``), one program per topic: see
+  ``corpora_zh.py``.
 - ``company``: the eight hand-written topics of ``bench/real_embeddings/texts.py`` (written for
   this project, not public; kept because the earlier figures were measured on it).
 
@@ -31,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-PACKAGES = ("perl-doc", "python3.11-doc")
+PACKAGES = ("perl-doc", "python3.11-doc", "manpages-zh")
 MIN_WORDS = 8  # shorter paragraphs are headings, captions or code remnants, not knowledge
 MAX_DOCS_PER_TOPIC = 120
 MAX_QUESTIONS_PER_TOPIC = 60
@@ -50,14 +52,17 @@ class Collection:
     document_topics: np.ndarray
     questions: list[str]
     question_topics: np.ndarray
+    language: str = "en"
 
 
 def unpacked(cache: Path) -> Path:
     """The root into which the Debian documentation packages are unpacked (fetched once)."""
     root = cache / "root"
     debs = cache / "debs"
-    if not (root / "usr/share/doc/python3.11/html/_sources").is_dir() or not list(
-        (root / "usr/share/perl").glob("*/pod/perlfaq4.pod")
+    if (
+        not (root / "usr/share/doc/python3.11/html/_sources").is_dir()
+        or not list((root / "usr/share/perl").glob("*/pod/perlfaq4.pod"))
+        or not (root / "usr/share/man/zh_CN").is_dir()
     ):
         debs.mkdir(parents=True, exist_ok=True)
         subprocess.run(["apt-get", "download", *PACKAGES], cwd=debs, check=True)
@@ -357,7 +362,11 @@ def company() -> Collection:
 
 
 def _collection(
-    name: str, topics: list[str], docs: list[tuple[str, int]], questions: list[tuple[str, int]]
+    name: str,
+    topics: list[str],
+    docs: list[tuple[str, int]],
+    questions: list[tuple[str, int]],
+    language: str = "en",
 ) -> Collection:
     # The same text twice (a repeated boilerplate paragraph) would be its own nearest neighbour.
     docs = list(dict.fromkeys(docs))
@@ -369,9 +378,12 @@ def _collection(
         document_topics=np.array([k for _, k in docs], dtype=np.int16),
         questions=[q for q, _ in questions],
         question_topics=np.array([k for _, k in questions], dtype=np.int16),
+        language=language,
     )
 
 
 def load_all(cache: Path) -> list[Collection]:
     root = unpacked(cache)
-    return [perlfaq(root), pyfaq(root), pylib(root), pymod(root), company()]
+    from corpora_zh import zhman
+
+    return [perlfaq(root), pyfaq(root), pylib(root), pymod(root), company(), zhman(root)]

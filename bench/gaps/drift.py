@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE.parents[1] / "src"))
 
 from corpora import load_all  # noqa: E402
 from evaluate import cache_dir  # noqa: E402
-from vectors import MODELS, embed  # noqa: E402
+from vectors import MODELS, MODELS_FOR, embed  # noqa: E402
 
 from ragtel.monitor import EmbeddingMonitor, MonitorConfig  # noqa: E402
 
@@ -85,7 +85,8 @@ def main() -> None:
         (c, m)
         for c in load_all(cache)
         if not args.collections or c.name in args.collections.split(",")
-        for m in args.models.split(",")
+        for m in MODELS_FOR[c.language]
+        if m in args.models.split(",")
     ]
     for collection, model in chosen:
         data = embed(collection, cache, model)

