@@ -43,9 +43,6 @@ class DriftUpdate:
 
     drift: float | None
     crossed: bool
-    # With analyse_baseline=False, the baseline's queries, once, on the query that completes
-    # them: the caller analyses them (Baseline.from_vectors) and calls set_baseline.
-    baseline_rows: np.ndarray | None = None
     score: float | None = None
 
 
@@ -57,8 +54,8 @@ class DriftTracker:
     per lap so floating-point error cannot accumulate over a long run. While the baseline forms,
     its queries are kept (``baseline_size * dim`` floats) for the one-off computation of its
     spread's shape. With ``analyse_baseline=False`` that computation is the caller's: the
-    complete rows come back once in :attr:`DriftUpdate.baseline_rows`, and until
-    :meth:`set_baseline` installs the result drift stays None while the window keeps moving.
+    complete rows wait in :attr:`pending_rows`, and until :meth:`set_baseline` installs the
+    result drift stays None while the window keeps moving.
     Not thread-safe: :class:`~ragtel.monitor.EmbeddingMonitor` serialises access.
     """
 
@@ -84,7 +81,8 @@ class DriftTracker:
         self._ring_filled = 0
         self._base_rows: np.ndarray | None = None
         self._base_count = 0
-        self._base_handed_over = False
+        # Complete baseline queries that the caller has yet to analyse (analyse_baseline=False).
+        self.pending_rows: np.ndarray | None = None
         self.baseline: Baseline | None = None
         self.threshold: float | None = None
         self.score_limit: float | None = None  # on the whitened score's raw scale
@@ -100,6 +98,7 @@ class DriftTracker:
             raise ValueError(f"baseline has dimension {baseline.dim}, queries have {self.dim}")
         self.baseline = baseline
         self._base_rows = None
+        self.pending_rows = None
         setting = self._threshold_setting
         self.score_limit = None
         if setting == AUTO:
@@ -114,13 +113,12 @@ class DriftTracker:
 
     def update(self, query: np.ndarray) -> DriftUpdate:
         """Add one float64 query vector; return the drift after it."""
-        rows = None
-        if self.baseline is None and not self._base_handed_over:
-            rows = self._collect(query)
+        if self.baseline is None and self.pending_rows is None:
+            self._collect(query)
         self._push(query)
         baseline = self.baseline
         if baseline is None or self._ring_filled < self.window_size:
-            return DriftUpdate(drift=None, crossed=False, baseline_rows=rows)
+            return DriftUpdate(drift=None, crossed=False)
         shift = self._ring_sum / self.window_size - baseline.centroid
         squared = float(shift @ shift)
         drift = math.sqrt(squared)
@@ -142,22 +140,20 @@ class DriftTracker:
                 self._armed = False
             elif not self._armed and below:
                 self._armed = True
-        return DriftUpdate(drift=drift, crossed=crossed, baseline_rows=rows, score=score)
+        return DriftUpdate(drift=drift, crossed=crossed, score=score)
 
-    def _collect(self, query: np.ndarray) -> np.ndarray | None:
-        """Keep a baseline query; the complete rows once, on the last one."""
+    def _collect(self, query: np.ndarray) -> None:
         if self._base_rows is None:
             self._base_rows = np.empty((self.baseline_size, self.dim), dtype=np.float64)
         self._base_rows[self._base_count] = query
         self._base_count += 1
         if self._base_count < self.baseline_size:
-            return None
+            return
         rows, self._base_rows = self._base_rows, None
         if self._analyse_baseline:
             self.set_baseline(Baseline.from_vectors(rows))
-            return None
-        self._base_handed_over = True
-        return rows
+        else:
+            self.pending_rows = rows
 
     def _push(self, query: np.ndarray) -> None:
         pos = self._ring_pos

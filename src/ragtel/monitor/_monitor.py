@@ -239,10 +239,14 @@ class EmbeddingMonitor:
             tracker = self._tracker
             update = tracker.update(query)
             threshold = tracker.threshold
-            if update.baseline_rows is not None:
+            rows = tracker.pending_rows
+            running = self._baseline_thread
+            # Also restarts an analysis whose thread is gone before it finished: a child process
+            # forked while it ran inherits the pending rows but not the thread.
+            if rows is not None and (running is None or not running.is_alive()):
                 self._baseline_thread = threading.Thread(
                     target=self._analyse_baseline,
-                    args=(tracker, update.baseline_rows),
+                    args=(tracker, rows),
                     name="ragtel-monitor-baseline",
                     daemon=True,
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -260,3 +261,38 @@ def test_a_failed_baseline_analysis_falls_back_to_centroid_and_spread(
     assert np.allclose(baseline.centroid, [0.5, 0.5]) and baseline.spread == pytest.approx(0.5)
     result = monitor.observe_query([0.0, 1.0])
     assert result is not None and result.drift == pytest.approx(np.linalg.norm([-0.5, 0.5]))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_process_forked_during_the_analysis_analyses_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker forked while the baseline thread runs inherits the queries but not the thread:
+    its next query starts the analysis again, and its drift is then measured."""
+    parent, release = os.getpid(), threading.Event()
+    analyse = Baseline.from_vectors
+
+    def held_in_parent(rows: np.ndarray) -> Baseline:
+        if os.getpid() == parent:
+            assert release.wait(timeout=30)
+        return analyse(rows)
+
+    monkeypatch.setattr(Baseline, "from_vectors", staticmethod(held_in_parent))
+    monitor = EmbeddingMonitor(MonitorConfig(window_size=3, baseline_size=4, seed=0))
+    monitor.observe_context([[1.0, 0.0]])
+    for i in range(4):
+        monitor.observe_query([1.0, float(i % 2)])
+    child = os.fork()
+    if child == 0:  # pragma: no cover - reported through the exit code
+        ok = False
+        try:
+            monitor.observe_query([1.0, 0.0])
+            ok = monitor.wait_for_baseline(timeout=30) and monitor.baseline is not None
+            result = monitor.observe_query([1.0, 0.0])
+            ok = ok and result is not None and result.drift is not None
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(child, 0)
+    release.set()
+    assert monitor.wait_for_baseline(timeout=30)
+    assert os.waitstatus_to_exitcode(status) == 0
