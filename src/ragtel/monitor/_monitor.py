@@ -284,13 +284,16 @@ class EmbeddingMonitor:
             self._save_quietly(baseline, self.config.baseline_path)
 
     def wait_for_baseline(self, timeout: float | None = None) -> bool:
-        """Wait until a baseline that is being analysed is in force; False on timeout.
-        Returns at once when none is being analysed."""
+        """Wait until a baseline that is being analysed is in force. False on timeout, and when
+        complete baseline queries wait for an analysis no thread runs (in a process forked
+        mid-analysis, until its next query starts one). True at once when none is pending."""
         thread = self._baseline_thread
-        if thread is None:
-            return True
-        thread.join(timeout)
-        return not thread.is_alive()
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                return False
+        tracker = self._tracker
+        return tracker is None or tracker.pending_rows is None
 
     @staticmethod
     def _save_quietly(baseline: Baseline, path: str) -> None:
