@@ -110,3 +110,27 @@ def test_a_missing_topic_asked_by_two_fifths_of_the_queries_is_found(seed: int) 
     precision, recall = top_gap(GapParams())
     assert precision >= 0.95 and recall >= 0.9, (precision, recall)
     assert top_gap(GapParams(scan_quantiles=()))[1] < 0.2  # what the outlier test alone finds
+
+
+def test_a_detected_gap_extends_to_questions_closer_to_the_bulk() -> None:
+    """A missing topic that leans towards a covered one: only part of its questions are low
+    outliers at ``z``. The looser levels extend the detected gap over more of them without
+    lowering its precision, and add no gap when nothing is missing (measured on these ten
+    streams: recall 0.42 -> 0.48, precision 0.78 -> 0.85)."""
+    scores: dict[tuple[float, ...], list[tuple[float, float]]] = {(): [], GapParams().extend_z: []}
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        topics = _topics(rng, 64, 6)
+        leaning = _unit((topics[5] + 0.8 * topics[0])[None])[0]
+        questions = np.vstack([_around(rng, t, 40, 0.25) for t in [*topics[:5], leaning]])
+        passages = np.vstack([_around(rng, t, 25, 0.25) for t in topics[:5]])
+        missing = np.arange(len(questions)) >= 200
+        for levels, rows in scores.items():
+            clusters = find_gaps(questions, passages, GapParams(extend_z=levels)).clusters
+            top = clusters[0].queries if clusters else np.array([], dtype=np.int64)
+            rows.append((float(missing[top].mean()) if len(top) else 0.0, missing[top].sum() / 40))
+        complete = np.vstack([passages, _around(rng, leaning, 25, 0.25)])
+        assert find_gaps(questions, complete).clusters == []
+    (alone_p, alone_r), (extended_p, extended_r) = (np.mean(s, axis=0) for s in scores.values())
+    assert extended_r >= alone_r + 0.04, (alone_r, extended_r)
+    assert extended_p >= alone_p, (alone_p, extended_p)
