@@ -28,7 +28,8 @@ collections, every topic held out in turn, against UMAP + HDBSCAN and k-means ba
    decide how far a detected gap's threshold loosens. Measured (``bench/gaps/evaluate.py``,
    mean F1 of the top gap; designed on company and pyfaq, judged on perlfaq, pylib, pymod and
    zhman with both models): held-out 0.34 -> 0.40, design 0.59 -> 0.63, false control gaps
-   7 -> 6 in total.
+   7 -> 6 in total, though larger (119 -> 215 questions: a false group detected at ``z``
+   extends too).
 5. Seeds: candidates with at least ``support`` candidates among their nearest queries.
 6. Group seeds by connected components of the query neighbour graph and keep only groups larger
    than poorly covered queries form by chance: the same seeds are drawn with the candidate flags
