@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP_BASE := $(VENV)/.ragtel-installed-base
 STAMP_DEV := $(VENV)/.ragtel-installed-dev
 
-.PHONY: install demo test unit e2e backends lint bench clean
+.PHONY: install demo test unit e2e backends lint bench compiled clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,20 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 
 install: $(STAMP_DEV)
 
+# The compiled build (setup.py, RAGTEL_MYPYC=1: the recording hot path through mypyc), installed
+# apart in build/compiled so that the editable install stays pure Python for development. Rebuilt
+# when any source file changes. setuptools >= 77 reads pyproject's license field; a venv made by
+# an older Python's ensurepip may hold an older one.
+COMPILED := build/compiled/.ragtel-compiled
+$(COMPILED): setup.py pyproject.toml $(shell find src/ragtel -name '*.py') | $(STAMP_DEV)
+	$(BIN)/pip install --quiet 'setuptools>=77'
+	rm -rf build/compiled build/wheels
+	RAGTEL_MYPYC=1 $(BIN)/pip wheel --quiet --no-deps --no-build-isolation -w build/wheels .
+	$(BIN)/pip install --quiet --no-deps --target build/compiled build/wheels/ragtel-*.whl
+	touch $@
+
+compiled: $(COMPILED)
+
 demo: $(STAMP_BASE)
 	$(BIN)/ragtel demo
 
@@ -38,10 +52,13 @@ unit: install
 e2e: install backends
 	$(BIN)/python -m pytest tests/e2e -q
 
-test: install backends
+# The whole suite on the pure-Python source, then the unit and workload suites again on the
+# compiled build (what release wheels hold; conftest.py fails the run if it is not compiled).
+test: install backends compiled
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+	RAGTEL_EXPECT_COMPILED=1 PYTHONPATH=build/compiled $(BIN)/python -m pytest -q tests/unit tests/workloads
 
 lint: install
 	$(BIN)/ruff check src tests

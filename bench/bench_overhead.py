@@ -28,8 +28,11 @@ Two methods:
 
     python bench/bench_overhead.py [--framework langchain|llamaindex]
         [--method instructions|cpu] [--jobs N] [--variants none,floor,ragtel] [--json FILE]
+        [--ragtel-from build/compiled]
 
-The JSON goes to bench/results/overhead.json (langchain) or overhead-llamaindex.json (llamaindex).
+ragtel is imported from the source tree (pure Python) unless ``--ragtel-from`` names the compiled
+build (``make compiled``). The JSON goes to bench/results/overhead.json (langchain) or
+overhead-llamaindex.json (llamaindex), with ``-compiled`` before ``.json`` for the compiled build.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+SRC = Path(__file__).resolve().parents[1] / "src"
 VARIANTS = ("none", "floor", "ragtel", "openinference", "openllmetry")
 FRAMEWORKS = ("langchain", "llamaindex")
 QUESTION = "How do I download my invoice?"
@@ -224,7 +228,7 @@ def run_instrumented(framework: str, variant: str, invokes: int) -> None:
     subprocess.run(["callgrind_control", "-i", "off", pid], capture_output=True, check=False)
 
 
-def count_instructions(framework: str, variant: str, invokes: int) -> int:
+def count_instructions(framework: str, variant: str, invokes: int, ragtel_from: str) -> int:
     proc = subprocess.run(
         [
             "valgrind",
@@ -241,6 +245,8 @@ def count_instructions(framework: str, variant: str, invokes: int) -> int:
             str(invokes),
             "--method",
             "instructions",
+            "--ragtel-from",
+            ragtel_from,
         ],
         capture_output=True,
         text=True,
@@ -282,21 +288,34 @@ def main() -> int:
         default=",".join(VARIANTS),
         help="comma-separated subset to run, e.g. none,floor,ragtel (default: all)",
     )
+    parser.add_argument(
+        "--ragtel-from",
+        default=str(SRC),
+        help="where ragtel is imported from: the source tree (default, pure Python) or the "
+        "compiled build (`make compiled`: build/compiled)",
+    )
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--json", help="default: " + ", ".join(DEFAULT_JSON.values()))
     args = parser.parse_args()
+    sys.path.insert(0, args.ragtel_from)
     if args.variant:
         if args.method == "instructions":
             run_instrumented(args.framework, args.variant, args.invokes)
         else:
             print(json.dumps(run_variant(args.framework, args.variant, args.invokes)))
         return 0
-    args.json = args.json or DEFAULT_JSON[args.framework]
+    import ragtel
+
+    args.build = "compiled" if ragtel.compiled() else "pure"
+    default_json = DEFAULT_JSON[args.framework]
+    if args.build == "compiled":
+        default_json = default_json.replace(".json", "-compiled.json")
+    args.json = args.json or default_json
     unknown = set(args.variants.split(",")) - set(VARIANTS)
     if unknown or "none" not in args.variants.split(","):
         parser.error(f"--variants: unknown {sorted(unknown)}, or 'none' missing (the baseline)")
     args.variants = [v for v in VARIANTS if v in args.variants.split(",")]
-    print(f"framework: {args.framework}")
+    print(f"framework: {args.framework}; ragtel: {args.build}, from {args.ragtel_from}")
     if args.method == "instructions":
         return _instructions_main(args)
     # Rounds interleave the variants so that a burst of load elsewhere hits all of them alike.
@@ -315,6 +334,8 @@ def main() -> int:
                     str(args.invokes),
                     "--method",
                     "cpu",
+                    "--ragtel-from",
+                    args.ragtel_from,
                 ],
                 capture_output=True,
                 text=True,
@@ -347,7 +368,9 @@ def _instructions_main(args: argparse.Namespace) -> int:
     # Instruction counts do not depend on load, so the valgrind runs may overlap (--jobs).
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         runs = {
-            (variant, n): pool.submit(count_instructions, args.framework, variant, n)
+            (variant, n): pool.submit(
+                count_instructions, args.framework, variant, n, args.ragtel_from
+            )
             for variant in args.variants
             for n in (low, high)
         }
@@ -382,6 +405,7 @@ def _summarize(
         print(f"{variant:14s} adds {cost / scale:7.3f} {unit}")
     summary: dict = {
         "framework": args.framework,
+        "ragtel_build": args.build,
         **extra,
         f"per_invoke_{key}": per_invoke,
         f"added_{key}": added,
@@ -402,5 +426,4 @@ def _ratios(summary: dict, added: dict[str, float]) -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     sys.exit(main())

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import pytest
 
+import ragtel
 from ragtel import _active
 from ragtel.recording import monitor_hook
 
@@ -42,3 +43,24 @@ def _module_configuration_restored() -> Iterator[None]:
 def _test_configuration_restored() -> Iterator[None]:
     with _configuration_kept():
         yield
+
+
+def pytest_report_header() -> str:
+    build = "compiled (mypyc)" if ragtel.compiled() else "pure Python"
+    return f"ragtel {ragtel.__version__}: {build}, from {ragtel.__file__}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # The compiled run (make test) must test the compiled build, not a pure install that
+    # happened to come first on the path.
+    import os
+
+    if os.environ.get("RAGTEL_EXPECT_COMPILED") == "1" and not ragtel.compiled():
+        raise pytest.UsageError(f"RAGTEL_EXPECT_COMPILED=1, but {ragtel.__file__} is pure Python")
+
+
+needs_patchable_internals = pytest.mark.skipif(
+    ragtel.compiled(),
+    reason="injects a failure by patching ragtel internals, which compiled modules bind early; "
+    "the pure-Python run of the same suite covers it",
+)

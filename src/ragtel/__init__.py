@@ -5,6 +5,7 @@ ragtel.configure(service_name="support-bot")   # OTLP, from the OTEL_* variables
 ragtel.instrument()                             # every LangChain / LlamaIndex run traced
 """
 
+from ragtel._build import compiled
 from ragtel._stats import snapshot as stats
 from ragtel._version import __version__
 from ragtel.config import TraceConfig
@@ -20,6 +21,7 @@ __all__ = [
     "OTLPFileExporter",
     "TraceConfig",
     "__version__",
+    "compiled",
     "configure",
     "instrument",
     "last_trace_id",

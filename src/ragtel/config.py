@@ -48,14 +48,16 @@ RAGTEL_MONITOR: Final = "RAGTEL_MONITOR"
 """``true``/``false``: measure query distance to the knowledge base, and drift. Default true."""
 
 _MONITOR_PREFIX: Final = "RAGTEL_MONITOR_"  # read by ragtel.monitor
-# Settings of ragtel's own development tooling (backend installs and end-to-end tests), not of the
-# library; they share the prefix, so the typo check must know them.
+# Settings of ragtel's own development tooling (backend installs, the compiled build, end-to-end
+# tests), not of the library; they share the prefix, so the typo check must know them.
 _OTHER_KNOWN: Final = frozenset(
     {
         "RAGTEL_CACHE_DIR",
         "RAGTEL_E2E_REQUIRE",
+        "RAGTEL_EXPECT_COMPILED",
         "RAGTEL_JAEGER_BIN",
         "RAGTEL_JAEGER_UI",
+        "RAGTEL_MYPYC",
         "RAGTEL_OTELCOL_BIN",
         "RAGTEL_PHOENIX_BIN",
         "RAGTEL_SCREENSHOT_DIR",

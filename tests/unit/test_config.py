@@ -102,6 +102,8 @@ def test_resolved_settings_are_typed_and_frozen(monkeypatch: pytest.MonkeyPatch)
 def test_development_tooling_variables_are_not_typos(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAGTEL_CACHE_DIR", "/tmp/ragtel-cache")
     monkeypatch.setenv("RAGTEL_E2E_REQUIRE", "1")
+    monkeypatch.setenv("RAGTEL_MYPYC", "1")  # setup.py: the compiled build
+    monkeypatch.setenv("RAGTEL_EXPECT_COMPILED", "0")  # tests/conftest.py
     monkeypatch.setenv("RAGTEL_MONITOR_WINDOW_SIZE", "50")  # read by ragtel.monitor
     assert TraceConfig().max_documents >= 50
 

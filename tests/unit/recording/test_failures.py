@@ -18,6 +18,7 @@ from ragtel.config import TraceConfig
 from ragtel.langchain import RagtelCallbackHandler
 from ragtel.recording import text as text_module
 from ragtel.recording.attributes import retrieval
+from tests.conftest import needs_patchable_internals
 
 
 class Open(SpanProcessor):
@@ -60,6 +61,7 @@ def _boom(*args: Any, **kwargs: Any) -> None:
     raise _Bug("ragtel bug")
 
 
+@needs_patchable_internals
 @pytest.mark.parametrize("where", ["ending", "starting"])
 def test_a_failing_hook_leaves_no_span_open(monkeypatch: pytest.MonkeyPatch, where: str) -> None:
     expected = _chain().invoke("when?")

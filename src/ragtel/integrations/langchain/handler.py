@@ -7,7 +7,6 @@ State is a dict keyed by run id, safe under the GIL for the single get/set/pop d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -80,6 +79,8 @@ class RagtelCallbackHandler(BaseCallbackHandler):
     run_inline = True
     raise_error = False
     # Each hook's body runs inside try/report (ragtel._guard): nothing raises into the chain.
+    # What LangChain passes on from its callers is typed Any (a retriever's "query" may be a dict,
+    # metadata any mapping): the compiled build checks declared types on entry, before the guard.
 
     def __init__(
         self,
@@ -137,13 +138,13 @@ class RagtelCallbackHandler(BaseCallbackHandler):
 
     def on_chain_start(
         self,
-        serialized: dict[str, Any] | None,
+        serialized: Any,
         inputs: Any,
         *,
         run_id: UUID,
         parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
+        tags: Any = None,
+        metadata: Any = None,
         **kwargs: Any,
     ) -> None:
         try:
@@ -209,13 +210,13 @@ class RagtelCallbackHandler(BaseCallbackHandler):
 
     def on_retriever_start(
         self,
-        serialized: dict[str, Any] | None,
-        query: str,
+        serialized: Any,
+        query: Any,
         *,
         run_id: UUID,
         parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
+        tags: Any = None,
+        metadata: Any = None,
         **kwargs: Any,
     ) -> None:
         try:
@@ -236,7 +237,7 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         except Exception as exc:
             report("RagtelCallbackHandler.on_retriever_start", exc)
 
-    def on_retriever_end(self, documents: Sequence[Any], *, run_id: UUID, **kwargs: Any) -> None:
+    def on_retriever_end(self, documents: Any, *, run_id: UUID, **kwargs: Any) -> None:
         try:
             run = self._closing(run_id)
             if run is None:
@@ -257,13 +258,13 @@ class RagtelCallbackHandler(BaseCallbackHandler):
 
     def on_chat_model_start(
         self,
-        serialized: dict[str, Any] | None,
-        messages: list[list[Any]],
+        serialized: Any,
+        messages: Any,
         *,
         run_id: UUID,
         parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
+        tags: Any = None,
+        metadata: Any = None,
         **kwargs: Any,
     ) -> None:
         try:
@@ -276,13 +277,13 @@ class RagtelCallbackHandler(BaseCallbackHandler):
 
     def on_llm_start(
         self,
-        serialized: dict[str, Any] | None,
-        prompts: list[str],
+        serialized: Any,
+        prompts: Any,
         *,
         run_id: UUID,
         parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
+        tags: Any = None,
+        metadata: Any = None,
         **kwargs: Any,
     ) -> None:
         try:
@@ -302,13 +303,13 @@ class RagtelCallbackHandler(BaseCallbackHandler):
 
     def _start_generation(
         self,
-        serialized: dict[str, Any] | None,
+        serialized: Any,
         messages: list[Message],
         operation: str,
         run_id: UUID,
         parent_run_id: UUID | None,
-        tags: list[str] | None,
-        metadata: dict[str, Any] | None,
+        tags: Any,
+        metadata: Any,
         kwargs: dict[str, Any],
     ) -> None:
         parent, parent_step = self._parent(parent_run_id)
@@ -343,9 +344,7 @@ class RagtelCallbackHandler(BaseCallbackHandler):
         if parent is not None and parent.root.step.kind == "AGENT":
             parent.root.step.note_provider(md.get("ls_provider"))
 
-    def on_llm_new_token(
-        self, token: str | list[str | dict[str, Any]], *, run_id: UUID, **kwargs: Any
-    ) -> None:
+    def on_llm_new_token(self, token: Any, *, run_id: UUID, **kwargs: Any) -> None:
         try:
             run = self._runs.get(run_id)
             if run is not None:
@@ -380,14 +379,14 @@ class RagtelCallbackHandler(BaseCallbackHandler):
 
     def on_tool_start(
         self,
-        serialized: dict[str, Any] | None,
-        input_str: str,
+        serialized: Any,
+        input_str: Any,
         *,
         run_id: UUID,
         parent_run_id: UUID | None = None,
-        tags: list[str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        inputs: dict[str, Any] | None = None,
+        tags: Any = None,
+        metadata: Any = None,
+        inputs: Any = None,
         **kwargs: Any,
     ) -> None:
         try:

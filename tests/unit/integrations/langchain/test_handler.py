@@ -17,6 +17,7 @@ from opentelemetry import trace
 from ragtel.demo.langchain_app import HUMAN_TEMPLATE, SYSTEM_TEMPLATE, build_chain
 from ragtel.demo.local_models import HashEmbeddings
 from ragtel.langchain import RagtelCallbackHandler, TracedEmbeddings
+from tests.conftest import needs_patchable_internals
 from tests.unit.conftest import Traced, assert_capped_retrieval, assert_well_formed, tree
 
 EXPECTED_TREE = [
@@ -335,6 +336,7 @@ def test_completion_model_span(traced: Traced) -> None:
     assert a["llm.output_messages.0.message.content"] == "forty-two"
 
 
+@needs_patchable_internals
 def test_an_internal_error_never_reaches_the_pipeline(
     traced: Traced, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -435,6 +437,7 @@ def test_documents_embedded_outside_any_run_are_an_index_build(traced: Traced) -
     }
 
 
+@needs_patchable_internals
 def test_every_hook_swallows_an_internal_error(
     traced: Traced, monkeypatch: pytest.MonkeyPatch
 ) -> None:

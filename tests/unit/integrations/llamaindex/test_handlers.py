@@ -51,6 +51,7 @@ from ragtel.llamaindex import (
     uninstrument_llamaindex,
 )
 from ragtel.recording import Recorder
+from tests.conftest import needs_patchable_internals
 from tests.unit.conftest import Traced, assert_capped_retrieval, assert_well_formed, tree
 
 QUESTION = "How do I download my invoice?"
@@ -739,6 +740,7 @@ def test_tool_call_is_one_tool_span(handler: RagtelSpanHandler, traced: Traced) 
     assert "7" in span.attributes["gen_ai.tool.call.arguments"]
 
 
+@needs_patchable_internals
 def test_a_failing_recorder_never_reaches_the_application(traced: Traced) -> None:
     class Broken(Recorder):
         def start_chain(self, *args: Any, **kwargs: Any) -> Any:
