@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 _MAX_DEPTH = 8
 _MAX_ITEMS = 200
@@ -17,6 +17,17 @@ _MAX_ITEMS = 200
 # Framework types with a better JSON form than their pydantic dump, registered by the adapters
 # (a LangChain document as its id, text and metadata): the encoder knows no framework itself.
 _ENCODERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def is_mapping(value: Any) -> TypeGuard[Mapping[Any, Any]]:
+    """``isinstance(value, Mapping)``, answered without the ABC's instance check (a Python call)
+    for the types a hook sees most: dicts, texts, lists and None."""
+    kind = type(value)
+    if kind is dict:
+        return True
+    if kind is str or kind is list or value is None:
+        return False
+    return isinstance(value, Mapping)
 
 
 def register_json_encoder(cls: type, encode: Callable[[Any], Any]) -> None:

@@ -96,10 +96,12 @@ def strip_secrets(params: Mapping[str, Any]) -> dict[str, Any]:
 def _strip_value(value: Any) -> Any:
     if isinstance(value, str):
         return scrub_secrets(value)
-    if type(value) is dict or isinstance(value, Mapping):
+    if type(value) is dict:
         return strip_secrets(value)
     if isinstance(value, (list, tuple)):
         return [_strip_value(v) for v in value]
+    if value is not None and isinstance(value, Mapping):
+        return strip_secrets(value)
     return value
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from langchain_core.documents import Document as LangChainDocument
 
-from ragtel.recording.encode import register_json_encoder
+from ragtel.recording.encode import is_mapping, register_json_encoder
 from ragtel.recording.records import (
     Document,
     Message,
@@ -167,9 +167,9 @@ def prompt_template(
     kwargs = serialized.get("kwargs") or {}
     variables: dict[str, Any] = {}
     partials = kwargs.get("partial_variables")
-    if isinstance(partials, Mapping):
+    if partials and is_mapping(partials):
         variables.update(partials)
-    if isinstance(inputs, Mapping):
+    if is_mapping(inputs):
         variables.update(inputs)
     version = next((metadata[k] for k in _VERSION_KEYS if metadata and metadata.get(k)), None)
     return PromptTemplate(
@@ -262,7 +262,7 @@ def generation_result(response: Any) -> GenerationResult:
     if not usage:
         llm_output = getattr(response, "llm_output", None) or {}
         raw = llm_output.get("token_usage") or llm_output.get("usage") or {}
-        if isinstance(raw, Mapping):
+        if is_mapping(raw):
             usage = Usage(
                 int_or_none(raw.get("prompt_tokens", raw.get("input_tokens"))),
                 int_or_none(raw.get("completion_tokens", raw.get("output_tokens"))),
@@ -298,7 +298,7 @@ _ENDPOINT_KEY_SET = frozenset(_ENDPOINT_KEYS)
 
 def endpoint(params: Mapping[str, Any], serialized: Mapping[str, Any] | None) -> str | None:
     kwargs = (serialized or {}).get("kwargs")
-    for source in (params, kwargs if isinstance(kwargs, Mapping) else {}):
+    for source in (params, kwargs if is_mapping(kwargs) else {}):
         if _ENDPOINT_KEY_SET.isdisjoint(source):  # most models name none: one pass in C
             continue
         for key in _ENDPOINT_KEYS:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from ragtel.recording.budget import text_size
-from ragtel.recording.encode import json_string, to_json, to_text
+from ragtel.recording.encode import is_mapping, json_string, to_json, to_text
 from ragtel.recording.records import Message, PromptTemplate, ToolCall, ToolDefinition
 from ragtel.recording.secrets import strip_secrets
 from ragtel.semconv import GenAI, OpenInference, message_prefix, tool_call_prefix, tool_prefix
@@ -39,7 +39,7 @@ def add_io(step: Step, key: str, value: Any, *, genai_key: str | None = None) ->
     rec = step.recorder
     if value is None or not rec.content:
         return None
-    if (type(value) is dict or isinstance(value, Mapping)) and rec.settings.redact_secrets:
+    if is_mapping(value) and rec.settings.redact_secrets:
         value = strip_secrets(value)  # tool arguments such as api_key: masked by their name
     raw = to_text(value)
     text = step.text(raw)
@@ -57,14 +57,16 @@ def add_root_message(step: Step, genai_key: str, value: Any, text: str | None) -
     ...}``). ``text`` is that value as ``add_io`` recorded it (policy applied)."""
     if text is None or not step.recorder.genai:
         return
-    if isinstance(value, Mapping):
+    if isinstance(value, str):
+        pass
+    elif is_mapping(value):
         if len(value) != 1:
             return
         (value,) = value.values()
         if not isinstance(value, str):
             return
         text = step.text(value)
-    elif not isinstance(value, str):
+    else:
         return
     # Written out: what the encoder writes for [{"role": ..., "parts": [...]}], without the
     # dicts and lists to hand it.
