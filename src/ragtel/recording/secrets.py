@@ -69,6 +69,14 @@ _WORD_TRIGGERS: Final = ("aiza", "akia", "bearer", "basic")
 _URL_TRIGGER: Final = "://"
 # _SECRET_PAIR's key words (a pair also needs its ":" or "=").
 _PAIR_TRIGGERS: Final = ("key", "ecret", "assw", "pwd", "oken", "uthorization", "redential")
+# The same words as they end right before a pair's separator (after an optional quote and
+# spaces); "key" stands for api_key, api-key and apikey.
+_PAIR_ENDINGS: Final = (
+    "key", "secret", "password", "passwd", "pwd", "token", "authorization", "credential"
+)  # fmt: skip
+# Past this many separators (JSON of many keys, code, logs) one search per word costs less
+# than a look before each separator.
+_MAX_SEPARATORS: Final = 16
 _SECRET_WORD: Final = re.compile("|".join(_SECRET_WORDS))
 
 
@@ -119,9 +127,31 @@ def scrub_secrets(text: str) -> str:
     if _URL_TRIGGER in text:
         text = _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<3>", text)
     # Masking only removes literals, so the lowercased text before it still gates soundly.
-    if ("=" in text or ":" in text) and _has_any(lowered, _PAIR_TRIGGERS):
+    if _may_hold_pair(lowered):
         return _SECRET_PAIR.sub(rf"\g<1>{MASK}", text)
     return text
+
+
+def _may_hold_pair(lowered: str) -> bool:
+    """Whether a credential word ends right before a ":" or "=", past an optional quote and
+    spaces: where every _SECRET_PAIR match has one. Prose and prompts hold a few separators and
+    none of the words, so a look before each separator replaces a search for each word."""
+    seen = 0
+    for separator in (":", "="):
+        at = lowered.find(separator)
+        while at >= 0:
+            seen += 1
+            if seen > _MAX_SEPARATORS:
+                return _has_any(lowered, _PAIR_TRIGGERS)
+            end = at
+            while end > 0 and lowered[end - 1].isspace():
+                end -= 1
+            if end > 0 and lowered[end - 1] in "\"'":
+                end -= 1
+            if lowered.endswith(_PAIR_ENDINGS, 0, end):
+                return True
+            at = lowered.find(separator, at + 1)
+    return False
 
 
 def _has_any(text: str, literals: tuple[str, ...]) -> bool:
