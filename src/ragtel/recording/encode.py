@@ -35,6 +35,24 @@ def register_json_encoder(cls: type, encode: Callable[[Any], Any]) -> None:
     _ENCODERS[cls] = encode
 
 
+def registered_forms(value: Any) -> list[Any] | None:
+    """The registered JSON form of each item of a list or tuple whose items all have one (a
+    retriever's documents handed on to the next step); None for anything else."""
+    kind = type(value)
+    if (kind is not list and kind is not tuple) or not value or len(value) > _MAX_ITEMS:
+        return None
+    forms = []
+    try:
+        for item in value:
+            encode = _ENCODERS.get(type(item))
+            if encode is None:
+                return None
+            forms.append(encode(item))
+    except Exception:  # a hostile property: the general path handles it
+        return None
+    return forms
+
+
 def to_float_list(vector: Any) -> list[float]:
     """A vector as a list of Python floats (numpy arrays and numpy scalars included)."""
     tolist = getattr(vector, "tolist", None)

@@ -42,6 +42,9 @@ _MAX_KNOWN_VALUE_CHARS: Final = 256
 # messages): this many outcomes kept at a time, of texts up to this length.
 _MAX_LASTING: Final = 512
 _MAX_LASTING_CHARS: Final = 4096
+# The keys of registered JSON forms (an adapter's own few, such as "id"), as JSON.
+_FORM_KEYS: Final[dict[str, str]] = {}
+_MAX_FORM_KEYS: Final = 64
 _TEXT_VALUES: Final = frozenset({str, type(None)})
 _PRETTY_JSON: Final = json.JSONEncoder(ensure_ascii=False)  # json.dumps' default separators
 _MASK_JSON: Final = json.dumps(MASK)
@@ -82,8 +85,8 @@ class TextPolicy:
         self.deterministic = self._redact is None
         # Metadata keys repeat (every document has a "source"): each key's outcome under this
         # policy, kept while the policy is ragtel's own (a user's redact function is called on
-        # every text, as documented).
-        self._keys: dict[str, tuple[str, bool, int]] = {}
+        # every text, as documented). With the outcome, the key as JSON ('"source":').
+        self._keys: dict[str, tuple[str, bool, int, str]] = {}
         # Short metadata values repeat as well (a store returns the same documents' sources,
         # file names and categories query after query): each one's JSON under this policy.
         self._values: dict[str, tuple[str, int]] = {}
@@ -130,6 +133,45 @@ class TextPolicy:
             if self.deterministic and len(value) <= _MAX_LASTING_CHARS:
                 _remember(self._lasting, value, done)
         return done
+
+    def forms_json(self, forms: list[Any]) -> str | None:
+        """Registered JSON forms (``registered_forms``: mappings of texts, nulls and metadata)
+        as one compact JSON list, each text through ``lasting`` and each mapping through
+        ``mapping_json``: the documents a retriever returned, policed and kept already, handed
+        on to the next step. None when a form holds anything else, when anything was cut or the
+        whole is over ``max_chars``, or under a user's redact function (which then sees the
+        value whole, as before): the caller encodes and polices the value whole."""
+        if self._redact is not None:
+            return None
+        items = []
+        for form in forms:
+            if type(form) is not dict:
+                return None
+            parts = []
+            for key, value in form.items():
+                if type(key) is not str:
+                    return None
+                if value is None:
+                    encoded = "null"
+                elif type(value) is str:
+                    _, cut, encoded = self.lasting(value)
+                    if cut:
+                        return None
+                elif type(value) is dict:
+                    encoded, cuts = self.mapping_json(value)
+                    if cuts:
+                        return None
+                else:
+                    return None
+                prefix = _FORM_KEYS.get(key)
+                if prefix is None:
+                    prefix = json_string(key) + ":"
+                    if len(_FORM_KEYS) < _MAX_FORM_KEYS:
+                        _FORM_KEYS[key] = prefix
+                parts.append(prefix + encoded)
+            items.append("{" + ",".join(parts) + "}")
+        text = "[" + ",".join(items) + "]"
+        return text if len(text) <= self.max_chars else None
 
     def strings(self, values: Iterable[Any]) -> tuple[list[str], int]:
         """Each value as text through the policy (tags), ``max_chars`` in all, and how many cuts
@@ -229,7 +271,7 @@ class TextPolicy:
                 encoded = float.__repr__(value)
             else:
                 return None
-            parts.append(json_string(key) + ":" + encoded)
+            parts.append(outcome[3] + encoded)
         text = "{" + ",".join(parts) + "}"
         # As in mapping_json: within the limit even pretty-printed, so nothing was left out.
         if 2 + 2 * len(text) > self.max_chars:
@@ -238,20 +280,20 @@ class TextPolicy:
 
     def _metadata_item(self, key: Any, value: Any) -> tuple[str, Any, int]:
         """One metadata entry through the policy: its key, its value, and the cuts made."""
-        skey, secret, key_cut = self._key(str(key))
+        skey, secret, key_cut, _ = self._key(str(key))
         if secret:
             return skey, MASK, key_cut
         clean, value_cuts = self._json_value(to_jsonable(value), 1)
         return skey, clean, key_cut + value_cuts
 
-    def _key(self, key: str) -> tuple[str, bool, int]:
-        """A mapping key through the policy, whether it names a credential, and whether it was
-        cut (0 or 1)."""
+    def _key(self, key: str) -> tuple[str, bool, int, str]:
+        """A mapping key through the policy, whether it names a credential, whether it was cut
+        (0 or 1), and the key as JSON before its value."""
         known = self._keys.get(key)
         if known is not None:
             return known
         skey, cut = self.apply(key)
-        outcome = (skey, self._secrets and is_secret_key(skey), int(cut))
+        outcome = (skey, self._secrets and is_secret_key(skey), int(cut), json_string(skey) + ":")
         if self._redact is None and len(self._keys) < _MAX_KNOWN_KEYS:
             self._keys[key] = outcome
         return outcome
@@ -264,7 +306,7 @@ class TextPolicy:
             cuts = 0
             out: dict[str, Any] = {}
             for key, item in value.items():
-                skey, secret, key_cut = self._key(key)
+                skey, secret, key_cut, _ = self._key(key)
                 if secret:
                     out[skey] = MASK
                     continue

@@ -3,9 +3,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ragtel import _stats
 from ragtel.config import TraceConfig
+from ragtel.recording.encode import to_json
 from ragtel.recording.text import REDACTION_FAILED, TextPolicy
 
 
@@ -114,3 +117,55 @@ def test_a_failing_redact_function_never_exports_the_text() -> None:
     before = _stats.snapshot().get("redaction_failures", 0)
     assert policy.apply("ssn 123-45-6789") == (REDACTION_FAILED, False)
     assert _stats.snapshot()["redaction_failures"] == before + 1
+
+
+_FORM_TEXTS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "id": st.none() | _FORM_TEXTS,
+                "page_content": _FORM_TEXTS,
+                "metadata": st.dictionaries(
+                    st.sampled_from(["source", "page", "score", "title"]),
+                    st.none()
+                    | st.booleans()
+                    | st.integers()
+                    | st.floats(allow_nan=False, allow_infinity=False)
+                    | _FORM_TEXTS,
+                    max_size=4,
+                ),
+            }
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_forms_json_writes_what_the_encoder_writes(forms: list[dict[str, object]]) -> None:
+    # Texts without secrets or cuts: the parts policed one by one give the encoder's bytes.
+    policy = TextPolicy(TraceConfig(redact_secrets=False).settings())
+    assert policy.forms_json(forms) == to_json(forms)
+
+
+def test_forms_json_polices_each_part_and_leaves_the_rest_to_the_whole_value() -> None:
+    policy = TextPolicy(TraceConfig(max_text_chars=200).settings())
+    form = {"id": "d", "page_content": "key sk-proj-AbCdEfGhIjKlMnOpQrStUv", "metadata": {}}
+    secret_meta = {**form, "metadata": {"password": "hunter22", "n": 1}}
+    assert json.loads(policy.forms_json([form, secret_meta]) or "") == [
+        {"id": "d", "page_content": "key [REDACTED]", "metadata": {}},
+        {
+            "id": "d",
+            "page_content": "key [REDACTED]",
+            "metadata": {"password": "[REDACTED]", "n": 1},
+        },
+    ]
+    # None: the caller encodes the value and polices it whole.
+    assert policy.forms_json([form] * 10) is None  # over max_text_chars
+    assert policy.forms_json([{**form, "page_content": "x" * 300}]) is None  # a part cut
+    assert policy.forms_json([{**form, "metadata": [1, 2]}]) is None  # not a text or mapping
+    assert policy.forms_json([["not", "a", "form"]]) is None
+    redacting = TextPolicy(TraceConfig(redact=str.upper).settings())
+    assert redacting.forms_json([form]) is None  # the user's function sees the value whole

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from ragtel.recording.budget import text_size
-from ragtel.recording.encode import is_mapping, json_string, to_json, to_text
+from ragtel.recording.encode import is_mapping, json_string, registered_forms, to_json, to_text
 from ragtel.recording.records import Message, PromptTemplate, ToolCall, ToolDefinition
 from ragtel.recording.secrets import strip_secrets
 from ragtel.semconv import GenAI, OpenInference, message_prefix, tool_call_prefix, tool_prefix
@@ -39,10 +39,15 @@ def add_io(step: Step, key: str, value: Any, *, genai_key: str | None = None) ->
     rec = step.recorder
     if value is None or not rec.content:
         return None
-    if is_mapping(value) and rec.settings.redact_secrets:
-        value = strip_secrets(value)  # tool arguments such as api_key: masked by their name
-    raw = to_text(value)
-    text = step.text(raw)
+    forms = registered_forms(value)
+    text = rec.policy.forms_json(forms) if forms is not None else None
+    if text is not None:
+        raw: str = text  # a retriever's documents, from their parts policed on its span
+    else:
+        if is_mapping(value) and rec.settings.redact_secrets:
+            value = strip_secrets(value)  # tool arguments such as api_key: masked by their name
+        raw = to_text(value)
+        text = step.text(raw)
     if rec.oi and step.put(key, text) and raw is not value and raw[:1] in "{[":
         # Phoenix shows JSON as a tree; text/plain is the convention's default.
         step.put(_MIME_KEYS[key], JSON_MIME)

@@ -14,6 +14,7 @@ from langchain_core.runnables import RunnableLambda
 from langchain_core.vectorstores import InMemoryVectorStore
 from opentelemetry import trace
 
+from ragtel.config import TraceConfig
 from ragtel.demo.langchain_app import HUMAN_TEMPLATE, SYSTEM_TEMPLATE, build_chain
 from ragtel.demo.local_models import HashEmbeddings
 from ragtel.langchain import RagtelCallbackHandler, TracedEmbeddings
@@ -474,3 +475,43 @@ def test_every_hook_swallows_an_internal_error(
         result = method(*[None] * len(positional), run_id=uuid.uuid4(), parent_run_id=uuid.uuid4())
         assert result is None, name
         assert ragtel.stats().get("internal_errors", 0) == before + 1, name
+
+
+class _HostileDocs(BaseRetriever):
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return [
+            Document(
+                page_content='請求書 🧾 "quoted"\nkey sk-proj-AbCdEfGhIjKlMnOpQrStUv',
+                id="d1",
+                metadata={"score": 0.5, "api_key": "abc123", "source": "a\ud800.md"},
+            ),
+            Document(page_content="plain", metadata={}),
+        ]
+
+
+@pytest.mark.parametrize("max_text_chars", [4096, 60])
+def test_documents_handed_to_the_next_step_are_policed_as_on_the_retriever(
+    max_text_chars: int,
+) -> None:
+    """A retriever's documents passed on (to a formatter, a stuff chain) are recorded in that
+    step's input as JSON under the same text policy: secrets masked by shape and by key name,
+    valid UTF-8, cut with a count when over the limit."""
+    traced = Traced(TraceConfig(monitor=False, max_text_chars=max_text_chars))
+    handler = RagtelCallbackHandler(traced.provider, traced.config)
+    chain = _HostileDocs() | RunnableLambda(lambda docs: len(docs)).with_config(run_name="count")
+    assert chain.invoke("q", config={"callbacks": [handler]}) == 2
+    (step,) = [s for s in traced.spans if s.name == "count"]
+    text = step.attributes["input.value"]
+    assert "sk-proj" not in text and "abc123" not in text and "\ud800" not in text
+    text.encode("utf-8")
+    if max_text_chars == 60:  # the list is longer: cut whole, as any other input
+        assert len(text) == max_text_chars
+        assert step.attributes["ragtel.text.truncated_count"] >= 1
+        return
+    first, second = json.loads(text)
+    assert first["id"] == "d1" and first["page_content"].startswith('請求書 🧾 "quoted"\nkey ')
+    assert first["metadata"] == {"score": 0.5, "api_key": "[REDACTED]", "source": "a\ufffd.md"}
+    assert second == {"id": None, "page_content": "plain", "metadata": {}}
+    assert step.attributes["input.mime_type"] == "application/json"
