@@ -365,7 +365,8 @@ def main() -> int:
 
 def _instructions_main(args: argparse.Namespace) -> int:
     low, high = 40, 240  # a wide spread averages out young-generation collections
-    # Instruction counts do not depend on load, so the valgrind runs may overlap (--jobs).
+    # Valgrind runs may overlap (--jobs) when iterating; counts still shift with load (thread
+    # scheduling: up to about 0.15 M per invoke), so figures to compare come from --jobs 1, quiet.
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         runs = {
             (variant, n): pool.submit(
