@@ -120,6 +120,25 @@ def _json_default(value: Any) -> Any:
     return f"<{type(value).__name__}>"
 
 
+# Recent floats' JSON (see float_json), emptied when full.
+_FLOAT_JSON: dict[float, str] = {}
+_MAX_FLOAT_JSON = 256
+
+
+def float_json(value: float) -> str:
+    """A finite float as JSON, its shortest repr (about 7 k instructions), kept for the floats
+    seen last: a document's score is written on the retriever's span, and again in the input
+    of the step its documents go to (LangChain stores keep it in the metadata)."""
+    done = _FLOAT_JSON.get(value)
+    if done is None:
+        done = float.__repr__(value)
+        if value:  # -0.0 == 0.0: zeros are not kept
+            if len(_FLOAT_JSON) >= _MAX_FLOAT_JSON:
+                _FLOAT_JSON.clear()
+            _FLOAT_JSON[value] = done
+    return done
+
+
 # What the encoders below write for a string (quotes and escapes, non-ASCII kept), without the
 # encoder's own call overhead.
 _quote: Callable[[str], str] = json.encoder.encode_basestring
@@ -191,7 +210,7 @@ def _flat_json(mapping: dict[Any, Any]) -> str | None:
         elif kind is int:
             encoded = int.__repr__(value)
         elif kind is float and math.isfinite(value):
-            encoded = float.__repr__(value)
+            encoded = float_json(value)
         elif kind is bool:
             encoded = "true" if value else "false"
         elif value is None:

@@ -28,7 +28,7 @@ from typing import Any, Final
 from ragtel import _stats
 from ragtel._guard import report
 from ragtel.config import Settings
-from ragtel.recording.encode import compact_json, json_string, to_jsonable
+from ragtel.recording.encode import compact_json, float_json, json_string, to_jsonable
 from ragtel.recording.secrets import MASK, is_secret_key, scrub_secrets, strip_secrets
 
 REDACTION_FAILED: Final = "[ragtel: redaction failed]"
@@ -268,7 +268,7 @@ class TextPolicy:
             elif value is None:
                 encoded = "null"
             elif kind is float and math.isfinite(value):
-                encoded = float.__repr__(value)
+                encoded = float_json(value)
             else:
                 return None
             parts.append(outcome[3] + encoded)

@@ -7,7 +7,8 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ragtel.recording.encode import compact_json, json_string, to_json
+from ragtel.recording import encode
+from ragtel.recording.encode import compact_json, float_json, json_string, to_json
 
 _SCALARS = (
     st.text()
@@ -74,3 +75,12 @@ def test_json_of_plain_values_is_what_json_writes(value: object) -> None:
     expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     assert to_json(value) == expected
     assert to_json([value, {"nested": [value]}]) == f'[{expected},{{"nested":[{expected}]}}]'
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=20))
+def test_float_json_is_the_shortest_repr_whatever_came_before(values: list[float]) -> None:
+    # Kept floats must not answer for equal ones of another spelling: 0.0 and -0.0.
+    for value in [*values, 0.0, -0.0, *values, -0.0, 0.0]:
+        assert float_json(value) == repr(value)
+    assert len(encode._FLOAT_JSON) <= encode._MAX_FLOAT_JSON

@@ -10,7 +10,7 @@ from opentelemetry.trace import SpanKind
 
 from ragtel import _stats
 from ragtel.recording.budget import text_size
-from ragtel.recording.encode import json_string, to_text
+from ragtel.recording.encode import float_json, json_string, to_text
 from ragtel.recording.records import Document, RunContext
 from ragtel.semconv import GenAI, OpenInference, Operation, Ragtel, document_prefix
 from ragtel.semconv import SpanKind as OIKind
@@ -117,10 +117,10 @@ def end(step: Step, documents: Sequence[Document]) -> None:
         step.charge(size)
         if genai and not in_genai:
             outside_genai += 1
-        elif in_genai and doc_id is not None:  # (in_genai says so; for the type checker)
+        elif in_genai and doc_id is not None and score is not None:  # (in_genai says so)
             # Assembled from the parts already encoded for OpenInference: each document's
             # content and metadata are serialized once, not once per convention.
-            parts = ['"id":' + json_string(doc_id), '"score":' + float.__repr__(score)]
+            parts = ['"id":' + json_string(doc_id), '"score":' + float_json(score)]
             if quoted is not None:
                 parts.append('"content":' + quoted)
             if metadata is not None:
