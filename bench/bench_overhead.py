@@ -284,6 +284,12 @@ def main() -> int:
     parser.add_argument("--method", choices=("instructions", "cpu"), default="instructions")
     parser.add_argument("--jobs", type=int, default=1, help="valgrind runs at once (instructions)")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="counts per variant (instructions); the median is reported, the spread printed",
+    )
+    parser.add_argument(
         "--variants",
         default=",".join(VARIANTS),
         help="comma-separated subset to run, e.g. none,floor,ragtel (default: all)",
@@ -365,29 +371,41 @@ def main() -> int:
 
 def _instructions_main(args: argparse.Namespace) -> int:
     low, high = 40, 240  # a wide spread averages out young-generation collections
+    repeats = range(max(1, args.repeat))
     # Valgrind runs may overlap (--jobs) when iterating; counts still shift with load (thread
     # scheduling: up to about 0.15 M per invoke), so figures to compare come from --jobs 1, quiet.
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         runs = {
-            (variant, n): pool.submit(
+            (variant, n, r): pool.submit(
                 count_instructions, args.framework, variant, n, args.ragtel_from
             )
+            for r in repeats
             for variant in args.variants
             for n in (low, high)
         }
         per_invoke: dict[str, float] = {}
+        counted: dict[str, list[float]] = {}
         for variant in args.variants:
             try:
-                counts = [runs[variant, n].result() for n in (low, high)]
+                counts = [
+                    (runs[variant, high, r].result() - runs[variant, low, r].result())
+                    / (high - low)
+                    for r in repeats
+                ]
             except RuntimeError as error:
                 print(f"{variant:14s} skipped: {error}")
                 continue
-            per_invoke[variant] = (counts[1] - counts[0]) / (high - low)
-            print(f"{variant:14s} {per_invoke[variant] / 1e6:8.3f} M instructions/invoke")
-    return _summarize(
-        args, per_invoke, "instructions", "M instructions/invoke", 1e6,
-        {"method": "callgrind instructions per invoke"},
-    )  # fmt: skip
+            counted[variant] = counts
+            per_invoke[variant] = statistics.median(counts)
+            spread = (
+                f"  ({min(counts) / 1e6:.3f}-{max(counts) / 1e6:.3f})" if len(counts) > 1 else ""
+            )
+            print(f"{variant:14s} {per_invoke[variant] / 1e6:8.3f} M instructions/invoke{spread}")
+    extra: dict = {"method": "callgrind instructions per invoke"}
+    if len(repeats) > 1:
+        extra["repeat"] = len(repeats)
+        extra["counts_per_invoke"] = counted
+    return _summarize(args, per_invoke, "instructions", "M instructions/invoke", 1e6, extra)
 
 
 def _summarize(
