@@ -42,9 +42,6 @@ _MAX_KNOWN_VALUE_CHARS: Final = 256
 # messages): this many outcomes kept at a time, of texts up to this length.
 _MAX_LASTING: Final = 512
 _MAX_LASTING_CHARS: Final = 4096
-# The keys of registered JSON forms (an adapter's own few, such as "id"), as JSON.
-_FORM_KEYS: Final[dict[str, str]] = {}
-_MAX_FORM_KEYS: Final = 64
 _TEXT_VALUES: Final = frozenset({str, type(None)})
 _PRETTY_JSON: Final = json.JSONEncoder(ensure_ascii=False)  # json.dumps' default separators
 _MASK_JSON: Final = json.dumps(MASK)
@@ -163,12 +160,7 @@ class TextPolicy:
                         return None
                 else:
                     return None
-                prefix = _FORM_KEYS.get(key)
-                if prefix is None:
-                    prefix = json_string(key) + ":"
-                    if len(_FORM_KEYS) < _MAX_FORM_KEYS:
-                        _FORM_KEYS[key] = prefix
-                parts.append(prefix + encoded)
+                parts.append(self._key(key)[3] + encoded)
             items.append("{" + ",".join(parts) + "}")
         text = "[" + ",".join(items) + "]"
         return text if len(text) <= self.max_chars else None
