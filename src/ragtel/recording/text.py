@@ -131,17 +131,23 @@ class TextPolicy:
                 _remember(self._lasting, value, done)
         return done
 
-    def forms_json(self, forms: list[Any]) -> str | None:
+    def forms_json(self, forms: list[Any]) -> tuple[str, bool] | None:
         """Registered JSON forms (``registered_forms``: mappings of texts, nulls and metadata)
-        as one compact JSON list, each text through ``lasting`` and each mapping through
-        ``mapping_json``: the documents a retriever returned, policed and kept already, handed
-        on to the next step. None when a form holds anything else, when anything was cut or the
-        whole is over ``max_chars``, or under a user's redact function (which then sees the
-        value whole, as before): the caller encodes and polices the value whole."""
+        as one compact JSON list through the policy, as ``apply`` on their JSON would give it,
+        and whether it was cut: each text through ``lasting`` and each mapping through
+        ``mapping_json``, i.e. the documents a retriever returned, policed and kept already,
+        handed on to the next step. Forms past the cut are not looked at. None when a form
+        holds anything else, when metadata was cut (its own marker differs from a cut of the
+        whole), or under a user's redact function (which then sees the value whole, as
+        before): the caller encodes and polices the value whole."""
         if self._redact is not None:
             return None
+        room = self.max_chars
         items = []
+        used = 1  # "["
         for form in forms:
+            if used > room:
+                break
             if type(form) is not dict:
                 return None
             parts = []
@@ -151,9 +157,9 @@ class TextPolicy:
                 if value is None:
                     encoded = "null"
                 elif type(value) is str:
-                    _, cut, encoded = self.lasting(value)
-                    if cut:
-                        return None
+                    # A text cut here is longer than the room: the whole is cut below, and a
+                    # cut text is a prefix of the uncut one, so the outcome is the same.
+                    encoded = self.lasting(value)[2]
                 elif type(value) is dict:
                     encoded, cuts = self.mapping_json(value)
                     if cuts:
@@ -161,9 +167,13 @@ class TextPolicy:
                 else:
                     return None
                 parts.append(self._key(key)[3] + encoded)
-            items.append("{" + ",".join(parts) + "}")
+            item = "{" + ",".join(parts) + "}"
+            items.append(item)
+            used += len(item) + 1
         text = "[" + ",".join(items) + "]"
-        return text if len(text) <= self.max_chars else None
+        if len(text) <= room:
+            return text, False
+        return text[:room], True
 
     def strings(self, values: Iterable[Any]) -> tuple[list[str], int]:
         """Each value as text through the policy (tags), ``max_chars`` in all, and how many cuts

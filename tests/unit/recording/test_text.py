@@ -142,19 +142,29 @@ _FORM_TEXTS = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_
         ),
         min_size=1,
         max_size=5,
-    )
+    ),
+    st.sampled_from([8000, 300, 90, 40]),
 )
-def test_forms_json_writes_what_the_encoder_writes(forms: list[dict[str, object]]) -> None:
-    # Texts without secrets or cuts: the parts policed one by one give the encoder's bytes.
-    policy = TextPolicy(TraceConfig(redact_secrets=False).settings())
-    assert policy.forms_json(forms) == to_json(forms)
+def test_forms_json_is_the_policy_applied_to_the_whole_json(
+    forms: list[dict[str, object]], max_text_chars: int
+) -> None:
+    # The parts policed one by one give what the policy gives the encoder's JSON, cut included
+    # (forms past the cut not even looked at); None only where metadata itself was cut.
+    policy = TextPolicy(TraceConfig(redact_secrets=False, max_text_chars=max_text_chars).settings())
+    done = policy.forms_json(forms)
+    whole = policy.apply(to_json(forms))
+    assert done == whole or (done is None and whole[1])
+    if max_text_chars == 8000:
+        assert done == (to_json(forms), False)
 
 
-def test_forms_json_polices_each_part_and_leaves_the_rest_to_the_whole_value() -> None:
+def test_forms_json_polices_each_part_and_cuts_the_whole() -> None:
     policy = TextPolicy(TraceConfig(max_text_chars=200).settings())
     form = {"id": "d", "page_content": "key sk-proj-AbCdEfGhIjKlMnOpQrStUv", "metadata": {}}
     secret_meta = {**form, "metadata": {"password": "hunter22", "n": 1}}
-    assert json.loads(policy.forms_json([form, secret_meta]) or "") == [
+    text, cut = policy.forms_json([form, secret_meta]) or ("", True)
+    assert not cut
+    assert json.loads(text) == [
         {"id": "d", "page_content": "key [REDACTED]", "metadata": {}},
         {
             "id": "d",
@@ -162,9 +172,13 @@ def test_forms_json_polices_each_part_and_leaves_the_rest_to_the_whole_value() -
             "metadata": {"password": "[REDACTED]", "n": 1},
         },
     ]
+    # Over max_text_chars, or a part cut: the whole cut as the policy cuts the whole JSON.
+    for forms in ([form] * 10, [{**form, "page_content": "x" * 300}]):
+        assert policy.forms_json(forms) == policy.apply(to_json(forms))
+        assert policy.forms_json(forms)[1]  # type: ignore[index]
     # None: the caller encodes the value and polices it whole.
-    assert policy.forms_json([form] * 10) is None  # over max_text_chars
-    assert policy.forms_json([{**form, "page_content": "x" * 300}]) is None  # a part cut
+    many_keys = {f"k{i}": "v" for i in range(100)}  # metadata cut with its own marker
+    assert policy.forms_json([{**form, "metadata": many_keys}]) is None
     assert policy.forms_json([{**form, "metadata": [1, 2]}]) is None  # not a text or mapping
     assert policy.forms_json([["not", "a", "form"]]) is None
     redacting = TextPolicy(TraceConfig(redact=str.upper).settings())

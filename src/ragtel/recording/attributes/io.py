@@ -11,7 +11,14 @@ from ragtel.recording.budget import text_size
 from ragtel.recording.encode import is_mapping, json_string, registered_forms, to_json, to_text
 from ragtel.recording.records import Message, PromptTemplate, ToolCall, ToolDefinition
 from ragtel.recording.secrets import strip_secrets
-from ragtel.semconv import GenAI, OpenInference, message_prefix, tool_call_prefix, tool_prefix
+from ragtel.semconv import (
+    GenAI,
+    OpenInference,
+    Ragtel,
+    message_prefix,
+    tool_call_prefix,
+    tool_prefix,
+)
 
 if TYPE_CHECKING:
     from ragtel.recording.step import Step
@@ -40,9 +47,12 @@ def add_io(step: Step, key: str, value: Any, *, genai_key: str | None = None) ->
     if value is None or not rec.content:
         return None
     forms = registered_forms(value)
-    text = rec.policy.forms_json(forms) if forms is not None else None
-    if text is not None:
-        raw: str = text  # a retriever's documents, from their parts policed on its span
+    done = rec.policy.forms_json(forms) if forms is not None else None
+    text: str | None
+    if done is not None:  # a retriever's documents, from their parts policed on its span
+        raw = text = done[0]
+        if done[1]:
+            step.cut(Ragtel.TEXT_TRUNCATED_COUNT)
     else:
         if is_mapping(value) and rec.settings.redact_secrets:
             value = strip_secrets(value)  # tool arguments such as api_key: masked by their name

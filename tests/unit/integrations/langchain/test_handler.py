@@ -10,7 +10,7 @@ from langchain_core.documents import Document
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.retrievers import BaseRetriever
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import RunnableConfig, RunnableLambda
 from langchain_core.vectorstores import InMemoryVectorStore
 from opentelemetry import trace
 
@@ -491,9 +491,10 @@ class _HostileDocs(BaseRetriever):
         ]
 
 
+@pytest.mark.parametrize("call", ["invoke", "ainvoke", "stream"])
 @pytest.mark.parametrize("max_text_chars", [4096, 60])
 def test_documents_handed_to_the_next_step_are_policed_as_on_the_retriever(
-    max_text_chars: int,
+    max_text_chars: int, call: str
 ) -> None:
     """A retriever's documents passed on (to a formatter, a stuff chain) are recorded in that
     step's input as JSON under the same text policy: secrets masked by shape and by key name,
@@ -501,13 +502,19 @@ def test_documents_handed_to_the_next_step_are_policed_as_on_the_retriever(
     traced = Traced(TraceConfig(monitor=False, max_text_chars=max_text_chars))
     handler = RagtelCallbackHandler(traced.provider, traced.config)
     chain = _HostileDocs() | RunnableLambda(lambda docs: len(docs)).with_config(run_name="count")
-    assert chain.invoke("q", config={"callbacks": [handler]}) == 2
+    config: RunnableConfig = {"callbacks": [handler]}
+    if call == "invoke":
+        assert chain.invoke("q", config=config) == 2
+    elif call == "ainvoke":
+        assert asyncio.run(chain.ainvoke("q", config=config)) == 2
+    else:
+        assert list(chain.stream("q", config=config)) == [2]
     (step,) = [s for s in traced.spans if s.name == "count"]
     text = step.attributes["input.value"]
     assert "sk-proj" not in text and "abc123" not in text and "\ud800" not in text
     text.encode("utf-8")
     if max_text_chars == 60:  # the list is longer: cut whole, as any other input
-        assert len(text) == max_text_chars
+        assert len(text) == max_text_chars and text.startswith('[{"id":"d1","page_content":"')
         assert step.attributes["ragtel.text.truncated_count"] >= 1
         return
     first, second = json.loads(text)
