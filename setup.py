@@ -52,11 +52,12 @@ COMPILED = [
 
 # What compiles it, installed into the build environment only when the compiled build is asked for.
 MYPYC = "mypy>=1.11,<2"
+WANTED = os.environ.get("RAGTEL_MYPYC", "") in ("1", "true", "yes")
 _BUILDING = ("bdist_wheel", "build_ext", "build", "install", "develop", "editable_wheel")
 
 
 def _extensions() -> list[object]:
-    if os.environ.get("RAGTEL_MYPYC", "") not in ("1", "true", "yes"):
+    if not WANTED:
         return []
     try:
         from mypyc.build import mypycify
@@ -73,10 +74,9 @@ def _extensions() -> list[object]:
     return list(mypycify(COMPILED, opt_level="3"))
 
 
-_EXTENSIONS = _extensions()
 setup(
-    ext_modules=_EXTENSIONS,
+    ext_modules=_extensions(),
     # Read by setuptools.build_meta when pip or build ask what the build needs: mypyc only when
     # the compiled build is asked for (RAGTEL_MYPYC=1 pip install . then works as it reads).
-    setup_requires=[MYPYC] if os.environ.get("RAGTEL_MYPYC", "") in ("1", "true", "yes") else [],
+    setup_requires=[MYPYC] if WANTED else [],
 )
