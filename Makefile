@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP_BASE := $(VENV)/.ragtel-installed-base
 STAMP_DEV := $(VENV)/.ragtel-installed-dev
 
-.PHONY: install demo test unit e2e backends lint bench compiled clean
+.PHONY: install demo test unit e2e backends lint bench compiled dist dist-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,9 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 
 install: $(STAMP_DEV)
 
-# The compiled build (setup.py, RAGTEL_MYPYC=1: the recording hot path through mypyc), installed
-# apart in build/compiled so that the editable install stays pure Python for development. Rebuilt
+# The compiled build (setup.py, RAGTEL_MYPYC=1: the recording hot path through mypyc) for the bench
+# (--ragtel-from build/compiled), installed apart so that the editable install stays pure Python
+# for development; quicker than `make dist` (no isolation, this interpreter only). Rebuilt
 # when any source file changes. setuptools >= 77 reads pyproject's license field; a venv made by
 # an older Python's ensurepip may hold an older one.
 COMPILED := build/compiled/.ragtel-compiled
@@ -38,6 +39,18 @@ $(COMPILED): setup.py pyproject.toml $(shell find src/ragtel -name '*.py') | $(S
 	touch $@
 
 compiled: $(COMPILED)
+
+# The release artifacts (sdist, pure wheel, a compiled wheel per CPython 3.11+ on this machine) in
+# dist/, rebuilt when a source file changes; dist-check installs each as users would and tests it.
+DIST := dist/.ragtel-dist
+$(DIST): setup.py pyproject.toml $(shell find src/ragtel -name '*.py')
+	bash scripts/release/build_dist.sh
+	touch $@
+
+dist: $(DIST)
+
+dist-check: $(DIST)
+	bash scripts/release/check_dist.sh
 
 demo: $(STAMP_BASE)
 	$(BIN)/ragtel demo
@@ -52,13 +65,14 @@ unit: install
 e2e: install backends
 	$(BIN)/python -m pytest tests/e2e -q
 
-# The whole suite on the pure-Python source, then the unit and workload suites again on the
-# compiled build (what release wheels hold; conftest.py fails the run if it is not compiled).
-test: install backends compiled
+# The whole suite on the pure-Python source, then the release wheels: the unit and workload suites
+# on each compiled wheel, installed into a fresh venv of its CPython (conftest.py fails the run if
+# it is not the compiled build), and the demo from the pure wheel.
+test: install backends
 	$(BIN)/ruff check src tests
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
-	RAGTEL_EXPECT_COMPILED=1 PYTHONPATH=build/compiled $(BIN)/python -m pytest -q tests/unit tests/workloads
+	$(MAKE) dist-check
 
 lint: install
 	$(BIN)/ruff check src tests

@@ -6,8 +6,9 @@ mypy into the isolated build environment), the modules below are compiled to C e
 the same typed source: on the LangChain demo chain ragtel's added cost falls from 2.93 M to
 2.46 M instructions per invoke (``bench/bench_overhead.py --repeat 3 --ragtel-from
 build/compiled``, medians).
-Release wheels are meant to be built this way. A compiled class cannot be subclassed or patched
-from Python (tests that inject failures that way run on the pure build only).
+Release wheels are built this way (``make dist``: scripts/release/build_dist.sh for Linux x86-64;
+cibuildwheel with pyproject's ``[tool.cibuildwheel]`` elsewhere). A compiled class cannot be
+subclassed or patched from Python (tests that inject failures that way run on the pure build only).
 
 mypyc enforces the declared types at run time, so only modules whose inputs are ragtel's own
 records, or whose framework-facing parameters are typed as loosely as the frameworks pass them,
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tomllib
 
 from setuptools import setup
 
@@ -52,6 +54,10 @@ COMPILED = [
 
 # What compiles it, installed into the build environment only when the compiled build is asked for.
 MYPYC = "mypy>=1.11,<2"
+# mypyc type-checks the compiled modules against the libraries they call, so those libraries (the
+# package's own dependencies, same ranges) must be in the build environment as well.
+with open("pyproject.toml", "rb") as _file:
+    DEPENDENCIES: list[str] = tomllib.load(_file)["project"]["dependencies"]
 WANTED = os.environ.get("RAGTEL_MYPYC", "") in ("1", "true", "yes")
 _BUILDING = ("bdist_wheel", "build_ext", "build", "install", "develop", "editable_wheel")
 
@@ -76,7 +82,8 @@ def _extensions() -> list[object]:
 
 setup(
     ext_modules=_extensions(),
-    # Read by setuptools.build_meta when pip or build ask what the build needs: mypyc only when
-    # the compiled build is asked for (RAGTEL_MYPYC=1 pip install . then works as it reads).
-    setup_requires=[MYPYC] if WANTED else [],
+    # Read by setuptools.build_meta when pip or build ask what the build needs: mypyc and the
+    # dependencies only when the compiled build is asked for (RAGTEL_MYPYC=1 pip install . then
+    # works as it reads, in an isolated build environment that holds nothing else).
+    setup_requires=[MYPYC, *DEPENDENCIES] if WANTED else [],
 )
