@@ -6,9 +6,8 @@
 #     unit and workload suites, imported from site-packages (the source tree is not on the path);
 #   - the pure wheel: installed into the newest CPython's venv, `ragtel demo` runs and exports.
 #
-# pip is asked for the wheel by name from dist/ only (--no-index for ragtel itself is implied by
-# --find-links plus an exact version), so a compiled wheel that pip would pass over (a wrong tag)
-# fails here instead of silently installing the pure one.
+# Each wheel is installed by its file name, so pip refuses one whose tags the interpreter does not
+# accept instead of falling back to another build, and nothing named ragtel comes from an index.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck source=scripts/release/pythons.sh
@@ -31,7 +30,7 @@ for python in "${pythons[@]}"; do
   "$python" -m venv "$venv"
   "$venv/bin/pip" install --quiet --upgrade pip
   # The dev extra brings the test tools and the frameworks the workload suite drives.
-  "$venv/bin/pip" install --quiet --find-links dist "ragtel[dev]==$version"
+  "$venv/bin/pip" install --quiet "$wheel[dev]"
   installed="$("$venv/bin/python" -c 'import ragtel; print(ragtel.__file__)')"
   case "$installed" in
     "$PWD/$venv"/*) ;;
