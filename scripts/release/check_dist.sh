@@ -4,6 +4,8 @@
 #   - each compiled wheel: installed with its dependencies into a fresh venv of its own CPython, it
 #     must be the compiled build (RAGTEL_EXPECT_COMPILED=1, tests/unit/test_build.py) and pass the
 #     unit and workload suites, imported from site-packages (the source tree is not on the path);
+#   - pip's choice among dist/'s files: the compiled wheel on each CPython here, the pure wheel
+#     where no compiled wheel fits;
 #   - the pure wheel: installed into the newest CPython's venv, `ragtel demo` runs and exports.
 #
 # Each wheel is installed by its file name, so pip refuses one whose tags the interpreter does not
@@ -29,6 +31,14 @@ for python in "${pythons[@]}"; do
   venv="$venvs/$tag"
   "$python" -m venv "$venv"
   "$venv/bin/pip" install --quiet --upgrade pip
+  # What a user's `pip install ragtel` picks among the release's files: the compiled wheel.
+  picked="$("$venv/bin/pip" install --dry-run --quiet --no-index --find-links dist --no-deps \
+    --report - ragtel | "$venv/bin/python" -c \
+    'import json, sys; print(*[i["download_info"]["url"] for i in json.load(sys.stdin)["install"]])')"
+  if [ "$(basename "$picked")" != "$(basename "$wheel")" ]; then
+    echo "check_dist: pip on $tag picks $picked over $wheel" >&2
+    exit 1
+  fi
   # The dev extra brings the test tools and the frameworks the workload suite drives.
   "$venv/bin/pip" install --quiet "$wheel[dev]"
   installed="$("$venv/bin/python" -c 'import ragtel; print(ragtel.__file__)')"
@@ -42,11 +52,20 @@ for python in "${pythons[@]}"; do
   tested+=("$tag compiled")
 done
 
-# The pure wheel, as pip falls back to it where no compiled wheel fits.
+# The pure wheel, as pip falls back to it where no compiled wheel fits (here: macOS on arm64,
+# which dist/ has no compiled wheel for).
 newest="${pythons[-1]}"
 venv="$venvs/pure"
 "$newest" -m venv "$venv"
 "$venv/bin/pip" install --quiet --upgrade pip
+fallback="$(mktemp -d)"
+"$venv/bin/pip" download --quiet --no-index --find-links dist --no-deps --only-binary=:all: \
+  --platform macosx_11_0_arm64 --dest "$fallback" ragtel
+if [ "$(ls "$fallback")" != "ragtel-$version-py3-none-any.whl" ]; then
+  echo "check_dist: pip on macOS arm64 would pick $(ls "$fallback"), not the pure wheel" >&2
+  exit 1
+fi
+rm -rf "$fallback"
 "$venv/bin/pip" install --quiet "dist/ragtel-$version-py3-none-any.whl"
 "$venv/bin/python" -c 'import ragtel, sys; sys.exit(ragtel.compiled())' \
   || { echo "check_dist: the pure wheel installed a compiled build" >&2; exit 1; }
