@@ -40,7 +40,7 @@ for python in "${pythons[@]}"; do
     exit 1
   fi
   # The dev extra brings the test tools and the frameworks the workload suite drives.
-  "$venv/bin/pip" install --quiet "$wheel[dev]"
+  "$venv/bin/pip" install --quiet "${wheel}[dev]"
   installed="$("$venv/bin/python" -c 'import ragtel; print(ragtel.__file__)')"
   case "$installed" in
     "$PWD/$venv"/*) ;;

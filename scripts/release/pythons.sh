@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the release scripts: sets `pythons` to the CPython 3.11+ interpreters on this machine,
 # one per minor version, from PATH or else from pyenv (whose shims answer `command -v` for versions
 # that are installed but not selected, so each candidate is run once to be sure).
