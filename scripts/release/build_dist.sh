@@ -56,7 +56,11 @@ for tag in "${!jobs[@]}"; do
     exit 1
   fi
   # The extensions use only old glibc symbols; auditwheel checks that and sets the manylinux tag.
-  PATH="$tools/venv/bin:$PATH" auditwheel repair --wheel-dir dist "$tools/$tag"/ragtel-*.whl >"$tools/$tag.repair" 2>&1 \
-    || { cat "$tools/$tag.repair" >&2; echo "build_dist: auditwheel refused the $tag wheel" >&2; exit 1; }
+  if ! PATH="$tools/venv/bin:$PATH" auditwheel repair --wheel-dir dist "$tools/$tag"/ragtel-*.whl \
+    >"$tools/$tag.repair" 2>&1; then
+    cat "$tools/$tag.repair" >&2
+    echo "build_dist: auditwheel refused the $tag wheel" >&2
+    exit 1
+  fi
 done
 ls -l dist
