@@ -25,21 +25,6 @@ $(STAMP_DEV): pyproject.toml | $(BIN)/python
 
 install: $(STAMP_DEV)
 
-# The compiled build (setup.py, RAGTEL_MYPYC=1: the recording hot path through mypyc) for the bench
-# (--ragtel-from build/compiled), installed apart so that the editable install stays pure Python
-# for development; quicker than `make dist` (no isolation, this interpreter only). Rebuilt
-# when any source file changes. setuptools >= 77 reads pyproject's license field; a venv made by
-# an older Python's ensurepip may hold an older one.
-COMPILED := build/compiled/.ragtel-compiled
-$(COMPILED): setup.py pyproject.toml $(shell find src/ragtel -name '*.py') | $(STAMP_DEV)
-	$(BIN)/pip install --quiet 'setuptools>=77'
-	rm -rf build/compiled build/wheels
-	RAGTEL_MYPYC=1 $(BIN)/pip wheel --quiet --no-deps --no-build-isolation -w build/wheels .
-	$(BIN)/pip install --quiet --no-deps --target build/compiled build/wheels/ragtel-*.whl
-	touch $@
-
-compiled: $(COMPILED)
-
 # The release artifacts (sdist, pure wheel, a compiled wheel per CPython 3.11+ on this machine) in
 # dist/, rebuilt when a source file changes; dist-check installs each as users would and tests it.
 DIST := dist/.ragtel-dist
@@ -51,6 +36,19 @@ dist: $(DIST)
 
 dist-check: $(DIST)
 	bash scripts/release/check_dist.sh
+
+# The compiled build for the bench (--ragtel-from build/compiled): the release's compiled wheel for
+# this interpreter, as pip picks it from dist/, installed apart so that the editable install stays
+# pure Python for development. The bench then measures exactly what a release installs.
+COMPILED := build/compiled/.ragtel-compiled
+$(COMPILED): $(DIST) | $(STAMP_DEV)
+	rm -rf build/compiled
+	$(BIN)/pip install --quiet --no-deps --no-index --find-links dist --target build/compiled ragtel
+	PYTHONPATH=build/compiled $(BIN)/python -c 'import ragtel, sys; sys.exit(not ragtel.compiled())' \
+		|| { echo "make compiled: dist/ has no compiled wheel for $(BIN)/python" >&2; exit 1; }
+	touch $@
+
+compiled: $(COMPILED)
 
 demo: $(STAMP_BASE)
 	$(BIN)/ragtel demo
