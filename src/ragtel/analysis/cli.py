@@ -168,8 +168,9 @@ def run_drift(args: argparse.Namespace) -> int:
           f"{counts['documents']:,} context vectors, {len(analysis.gaps)} gap cluster(s); "
           f"max drift {top}")  # fmt: skip
     for gap in analysis.gaps[:3]:
-        print(f"  gap {gap.rank}: {gap.queries} queries, share {gap.query_share:.2f}, e.g. "
-              f"{gap.labels(1)[0]!r}")  # fmt: skip
+        about = f"about {gap.name()!r}, " if gap.terms else ""
+        print(f"  gap {gap.rank}: {about}{gap.queries} queries, share {gap.query_share:.2f}, "
+              f"e.g. {gap.labels(1)[0]!r}")  # fmt: skip
     print(f"report: {args.out}/report.html" + ("" if plotted else
           " (no plots: install ragtel[report] for matplotlib)"))  # fmt: skip
     if args.fail_above is not None and analysis.crossed:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ragtel.analysis._collect import Bucket, Collector
 from ragtel.analysis._spans import Embedding, Feedback
+from ragtel.analysis.gap_terms import GapTerm, TermIndex
 from ragtel.analysis.gaps import GapAnalysis, GapParams, find_gaps
 from ragtel.monitor._baseline import Baseline
 
@@ -89,6 +90,13 @@ class GapReport:
     feedback: FeedbackSummary | None = None
     nearest_documents: list[NearestDocument] = field(default_factory=list)
     member_feedback: dict[str, list[Feedback]] = field(default_factory=dict, repr=False)
+    # What its queries are about: the terms that set them apart from the other queries (empty
+    # when their text was not captured).
+    terms: list[GapTerm] = field(default_factory=list)
+
+    def name(self) -> str:
+        """Its terms joined, or "" when there are none."""
+        return ", ".join(t.term for t in self.terms)
 
     def labels(self, limit: int | None = None, *, distinct: bool = False) -> list[str]:
         """Texts of its queries (or trace ids when content was not captured), first ``limit``;
@@ -249,6 +257,8 @@ def analyze(
         d = np.array([e.vector for e in documents])
         gap_analysis = find_gaps(q, d, gap_params)
         unit_documents = _unit_rows(d)
+        document_texts = [e.text for e in documents if e.text is not None]
+        term_index = TermIndex([e.text for e in sampled], document_texts or None)
         for rank, cluster in enumerate(gap_analysis.clusters, start=1):
             members = [sampled[i] for i in cluster.queries]
             by_trace = {m.trace_id: collector.feedback.get(m.trace_id, []) for m in members}
@@ -260,6 +270,7 @@ def analyze(
                 nearest_documents=_nearest_documents(q[cluster.queries], unit_documents,
                                                      documents),
                 member_feedback={t: f for t, f in by_trace.items() if f},
+                terms=term_index.name(cluster.queries, GAP_TERMS),
             ))  # fmt: skip
 
     all_feedback = [f for records in collector.feedback.values() for f in records]
@@ -291,6 +302,7 @@ def analyze(
 
 
 NEAREST_DOCUMENTS = 5
+GAP_TERMS = 5
 
 
 def _unit_rows(rows: np.ndarray) -> np.ndarray:
@@ -369,6 +381,16 @@ def summary_json(analysis: DriftAnalysis, example_limit: int | None = None) -> d
                 "queries": g.queries,
                 "documents": g.documents,
                 "coverage": g.coverage,
+                "terms": [
+                    {
+                        "term": t.term,
+                        "queries": t.queries,
+                        "other_queries": t.other_queries,
+                        "knowledge_base_documents": t.documents,
+                        "score": t.score,
+                    }
+                    for t in g.terms
+                ],
                 "feedback": feedback_json(g.feedback),
                 "trace_ids": [m.trace_id for m in g.members],
                 "queries_text": g.labels(example_limit),

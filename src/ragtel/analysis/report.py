@@ -146,6 +146,21 @@ def _img(path: Path, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
+def _gap_terms(gap: GapReport) -> str:
+    """The gap's terms, each with how many of its queries use it and, when the knowledge base's
+    texts are known, how many documents do: a term no document uses is the missing topic."""
+    e = html.escape
+    if not gap.terms:
+        return "—"
+    shown = []
+    for t in gap.terms:
+        where = f"{t.queries} of its queries"
+        if t.documents is not None:
+            where += ", in no document" if t.documents == 0 else f", {t.documents} document(s)"
+        shown.append(f"<b>{e(t.term)}</b> <small>({where})</small>")
+    return "<br>".join(shown)
+
+
 def _gap_details(gap: GapReport) -> str:
     """Every query of a gap (text, trace id, feedback) and the documents nearest to it, folded."""
     e = html.escape
@@ -169,7 +184,8 @@ def _gap_details(gap: GapReport) -> str:
         for n in gap.nearest_documents
     )
     return (
-        f"<details><summary>Gap {gap.rank}: all {gap.queries} queries (share "
+        f"<details><summary>Gap {gap.rank}{f' ({e(gap.name())})' if gap.terms else ''}: all "
+        f"{gap.queries} queries (share "
         f"{gap.query_share:.2f}) and the nearest documents</summary>"
         "<table><tr><th>question</th><th>trace id</th><th>feedback</th></tr>"
         + "".join(rows)
@@ -215,10 +231,11 @@ def render_html(analysis: DriftAnalysis, plots: dict[str, Path], source: str) ->
         parts.append("<p>No group of queries stands out as uncovered by the context.</p>")
     else:
         parts.append(
-            "<p>Groups of queries with little or no context near them, ranked by query share "
-            "(queries − documents) / (queries + documents).</p><table><tr><th>#</th>"
+            "<p>Groups of queries with little or no context near them, largest first; query "
+            "share is (queries − documents) / (queries + documents), and <i>about</i> lists the "
+            "terms that set a gap's queries apart from the other queries.</p><table><tr><th>#</th>"
             "<th>query share</th><th>queries</th><th>documents</th><th>coverage</th>"
-            "<th>feedback</th><th>example questions</th></tr>"
+            "<th>feedback</th><th>about</th><th>example questions</th></tr>"
         )
         for gap in analysis.gaps:
             fb = gap.feedback
@@ -234,7 +251,7 @@ def render_html(analysis: DriftAnalysis, plots: dict[str, Path], source: str) ->
             parts.append(
                 f"<tr><td>{gap.rank}</td><td>{gap.query_share:.2f}</td><td>{gap.queries}</td>"
                 f"<td>{gap.documents}</td><td>{gap.coverage:.3f}</td><td>{e(feedback)}</td>"
-                f"<td>{examples}</td></tr>"
+                f"<td>{_gap_terms(gap)}</td><td>{examples}</td></tr>"
             )
         parts.append("</table>")
         parts.extend(_gap_details(gap) for gap in analysis.gaps)

@@ -59,6 +59,12 @@ def test_each_gap_lists_every_query_its_feedback_and_the_nearest_documents(
         for record in member["feedback"]:
             assert record["label"] in {"thumbs_up", "thumbs_down"} and record["score"] in {0, 1}
     assert judged == gap["feedback"]["count"]  # one record per judged trace in this stream
+    # Named by what sets its questions apart: the synthetic texts say "off-topic" there.
+    assert gap["terms"][0]["term"] == "off-topic", gap["terms"]
+    for term in gap["terms"]:
+        assert f"<b>{term['term']}</b>" in html
+        assert term["knowledge_base_documents"] is not None  # the file gave document texts
+    assert f"Gap 1 ({', '.join(t['term'] for t in gap['terms'])})" in html
     nearest = gap["nearest_documents"]
     assert len(nearest) == 5
     assert [n["similarity"] for n in nearest] == sorted((n["similarity"] for n in nearest),

@@ -116,6 +116,12 @@ def test_top_gap_is_the_database_questions(run: Run) -> None:
     # The examples a reader sees first (most typical first) are database questions.
     assert all(t in OFF_TOPIC for t in texts[:5]), texts[:5]
     assert top["query_share"] > 0.6
+    # Its name is the missing topic, a word the knowledge base never uses.
+    first = top["terms"][0]
+    assert first["term"] == "database", top["terms"]
+    assert first["knowledge_base_documents"] == 0
+    assert first["queries"] >= 0.8 * top["queries"]
+    assert first["other_queries"] <= 0.1 * first["queries"]  # the few database questions left out
     # One gap per missing topic: no other group made mostly of on-topic questions.
     for other in gaps[1:]:
         assert sum(t in OFF_TOPIC for t in other["queries_text"]) * 2 >= other["queries"]
