@@ -139,21 +139,29 @@ def separability(data: Embedded) -> tuple[float, float, float]:
     return float(np.mean(aucs)), float(np.min(aucs)), purity
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--methods", default=",".join(METHODS))
+def add_selection(parser: argparse.ArgumentParser) -> None:
+    """The options that pick collections and models (shared with ``names.py``)."""
     parser.add_argument("--collections", default="perlfaq,pyfaq,pylib,pymod,company,zhman")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("-v", "--verbose", action="store_true")
-    args = parser.parse_args()
+
+
+def selected_runs(args: argparse.Namespace) -> list[Embedded]:
+    """Every chosen collection embedded by every chosen model of its language."""
     cache = cache_dir()
-    wanted = args.collections.split(",")
+    wanted, models = args.collections.split(","), args.models.split(",")
     collections = [c for c in load_all(cache) if c.name in wanted]
+    return [embed(c, cache, m) for c in collections for m in MODELS_FOR[c.language] if m in models]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--methods", default=",".join(METHODS))
+    add_selection(parser)
+    args = parser.parse_args()
     rows = []
-    models = args.models.split(",")
-    runs = [(c, m) for c in collections for m in MODELS_FOR[c.language] if m in models]
-    for collection, model in runs:
-        data = embed(collection, cache, model)
+    for data in selected_runs(args):
+        collection, model = data.collection, data.model
         print(
             f"{collection.name} ({model}): {len(collection.topics)} topics, "
             f"{len(collection.documents)} documents, {len(collection.questions)} questions",

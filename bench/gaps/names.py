@@ -32,9 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1] / "src"))
 
-from corpora import load_all  # noqa: E402
-from evaluate import cache_dir  # noqa: E402
-from vectors import MODELS, MODELS_FOR, embed  # noqa: E402
+from evaluate import add_selection, selected_runs  # noqa: E402
 
 from ragtel.analysis.gap_terms import TermIndex, terms_of  # noqa: E402
 from ragtel.analysis.gaps import find_gaps  # noqa: E402
@@ -55,54 +53,47 @@ def specificity(terms: list[str], holders: dict[str, np.ndarray], held: np.ndarr
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--collections", default="perlfaq,pyfaq,pylib,pymod,company,zhman")
-    parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("-v", "--verbose", action="store_true")
+    add_selection(parser)
     args = parser.parse_args()
-    cache = cache_dir()
-    wanted = args.collections.split(",")
-    models = args.models.split(",")
     rows = []
-    for c in (c for c in load_all(cache) if c.name in wanted):
-        term_sets = [terms_of(q) for q in c.questions]
+    for data in selected_runs(args):
+        c, model = data.collection, data.model
         holders: dict[str, list[int]] = {}
-        for i, terms in enumerate(term_sets):
-            for t in terms:
+        for i, question in enumerate(c.questions):
+            for t in terms_of(question):
                 holders.setdefault(t, []).append(i)
         holder_rows = {t: np.array(v) for t, v in holders.items()}
-        for model in (m for m in MODELS_FOR[c.language] if m in models):
-            data = embed(c, cache, model)
-            scores: dict[str, list[list[float]]] = {"ragtel": [], "frequent": [], "truth": []}
-            for topic, topic_name in enumerate(c.topics):
-                keep = c.document_topics != topic
-                held = c.question_topics == topic
-                docs = [d for d, k in zip(c.documents, keep, strict=True) if k]
-                analysis = find_gaps(data.questions, data.documents[keep])
-                if not analysis.clusters:
-                    continue
-                top = analysis.clusters[0].queries
-                index = TermIndex(c.questions, docs)
-                named = [t.term for t in index.name(top, LIMIT)]
-                plain = frequent([c.questions[i] for i in top])
-                ideal = [t.term for t in index.name(np.flatnonzero(held), LIMIT)]
-                for key, terms in (("ragtel", named), ("frequent", plain), ("truth", ideal)):
-                    scores[key].append(specificity(terms, holder_rows, held))
-                if args.verbose:
-                    precision = held[top].mean()
-                    print(
-                        f"  {c.name:<8} {model:<12} {topic_name[:30]:<30} gap P {precision:.2f}"
-                        f"  ragtel: {', '.join(named)}  |  frequent: {', '.join(plain)}"
-                        f"  |  truth: {', '.join(ideal)}",
-                        flush=True,
-                    )
-            for key, runs in scores.items():
-                flat = [s for run in runs for s in run]
-                rows.append((c.name, model, key, float(np.mean([np.mean(r) if r else 0.0
-                             for r in runs])) if runs else 0.0,
-                             float(np.mean([s >= 0.5 for s in flat])) if flat else 0.0,
-                             len(runs), len(c.topics)))  # fmt: skip
-            print(f"{c.name} ({model}): " + "  ".join(
-                f"{r[2]} {r[3]:.2f} / {r[4]:.2f}" for r in rows[-3:]), flush=True)  # fmt: skip
+        scores: dict[str, list[list[float]]] = {"ragtel": [], "frequent": [], "truth": []}
+        for topic, topic_name in enumerate(c.topics):
+            keep = c.document_topics != topic
+            held = c.question_topics == topic
+            docs = [d for d, k in zip(c.documents, keep, strict=True) if k]
+            analysis = find_gaps(data.questions, data.documents[keep])
+            if not analysis.clusters:
+                continue
+            top = analysis.clusters[0].queries
+            index = TermIndex(c.questions, docs)
+            named = [t.term for t in index.name(top, LIMIT)]
+            plain = frequent([c.questions[i] for i in top])
+            ideal = [t.term for t in index.name(np.flatnonzero(held), LIMIT)]
+            for key, terms in (("ragtel", named), ("frequent", plain), ("truth", ideal)):
+                scores[key].append(specificity(terms, holder_rows, held))
+            if args.verbose:
+                precision = held[top].mean()
+                print(
+                    f"  {c.name:<8} {model:<12} {topic_name[:30]:<30} gap P {precision:.2f}"
+                    f"  ragtel: {', '.join(named)}  |  frequent: {', '.join(plain)}"
+                    f"  |  truth: {', '.join(ideal)}",
+                    flush=True,
+                )
+        for key, runs in scores.items():
+            flat = [s for run in runs for s in run]
+            rows.append((c.name, model, key, float(np.mean([np.mean(r) if r else 0.0
+                         for r in runs])) if runs else 0.0,
+                         float(np.mean([s >= 0.5 for s in flat])) if flat else 0.0,
+                         len(runs), len(c.topics)))  # fmt: skip
+        print(f"{c.name} ({model}): " + "  ".join(
+            f"{r[2]} {r[3]:.2f} / {r[4]:.2f}" for r in rows[-3:]), flush=True)  # fmt: skip
     print()
     print("| collection | model | naming | specificity (mean) | terms with specificity ≥ 0.5 "
           "| runs with a gap |")  # fmt: skip
