@@ -24,6 +24,10 @@ Per collection, two figures say how much any method can find, before any method 
 - neighbour purity: the share of each question's 10 nearest questions that ask about its topic.
   A method that groups questions by similarity cannot make a gap purer than its neighbourhoods
   unless coverage separates the rest.
+- oracle split: the held-out topic's questions guessed as those whose smoothed coverage (the
+  signal ragtel thresholds) is lowest, the cut placed where F1 is best with the answers known;
+  precision and recall, mean over topics. No threshold on that signal does better, and a method
+  can beat it only by what grouping questions adds.
 """
 
 from __future__ import annotations
@@ -122,21 +126,48 @@ def auc_low(positive: np.ndarray, negative: np.ndarray) -> float:
     return float(below + ties / 2)
 
 
-def separability(data: Embedded) -> tuple[float, float, float]:
-    """Mean and min coverage AUC over held-out topics, and the questions' neighbour purity."""
-    from ragtel.analysis.gaps import centre, coverage, query_neighbours
+def best_split(score: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Precision and recall of the lowest-scoring queries, cut where F1 is best: what a
+    threshold on ``score`` reaches when the answers choose it."""
+    hits = np.cumsum(truth[np.argsort(score, kind="stable")])
+    precision = hits / np.arange(1, len(hits) + 1)
+    recall = hits / max(int(truth.sum()), 1)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    best = int(np.argmax(f1))
+    return float(precision[best]), float(recall[best])
 
+
+@dataclass
+class Bounds:
+    auc: float  # coverage AUC, mean over held-out topics
+    min_auc: float
+    purity: float
+    oracle_precision: float  # best_split of smoothed coverage, mean over held-out topics
+    oracle_recall: float
+
+
+def separability(data: Embedded) -> Bounds:
+    """Coverage AUC, the questions' neighbour purity, and the oracle split of smoothed
+    coverage (the signal ragtel thresholds), each held-out topic in turn."""
+    from ragtel.analysis.gaps import GapParams, centre, coverage, query_neighbours, smooth
+
+    p = GapParams()
     c = data.collection
-    aucs = []
+    aucs, splits = [], []
     for topic in range(len(c.topics)):
         zq, zd = centre(data.questions, data.documents[c.document_topics != topic])
-        cover = coverage(zq, zd, hub_neighbours=10)
+        cover = coverage(zq, zd, hub_neighbours=p.hub_neighbours)
         held = c.question_topics == topic
         aucs.append(auc_low(cover[held], cover[~held]))
+        smoothed = smooth(cover, query_neighbours(zq, p.smoothing_neighbours), p.smoothing_steps,
+                          p.smoothing_keep)  # fmt: skip
+        splits.append(best_split(smoothed, held))
     zq, _ = centre(data.questions, data.documents)
     neighbours = query_neighbours(zq, 10)
     purity = float((c.question_topics[neighbours] == c.question_topics[:, None]).mean())
-    return float(np.mean(aucs)), float(np.min(aucs)), purity
+    oracle = np.mean(splits, axis=0)
+    return Bounds(float(np.mean(aucs)), float(np.min(aucs)), purity, float(oracle[0]),
+                  float(oracle[1]))  # fmt: skip
 
 
 def add_selection(parser: argparse.ArgumentParser) -> None:
@@ -167,8 +198,10 @@ def main() -> None:
             f"{len(collection.documents)} documents, {len(collection.questions)} questions",
             flush=True,
         )
-        mean_auc, min_auc, purity = separability(data)
-        print(f"  coverage AUC {mean_auc:.2f} (min {min_auc:.2f})  neighbour purity {purity:.2f}")
+        b = separability(data)
+        print(f"  coverage AUC {b.auc:.2f} (min {b.min_auc:.2f})  neighbour purity "
+              f"{b.purity:.2f}  oracle split of smoothed coverage P {b.oracle_precision:.2f} "
+              f"R {b.oracle_recall:.2f}")  # fmt: skip
         for name in args.methods.split(","):
             row = evaluate(data, name, args.verbose)
             rows.append(row)
