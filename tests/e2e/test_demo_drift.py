@@ -57,6 +57,12 @@ def test_drift_scenario_shows_its_drift_in_jaeger(
     out = tmp_path / "report"
     source = f"jaeger+{jaeger.query_url}"
     assert main(["drift", source, "--service", service, "--out", str(out), "--no-progress"]) == 0
-    counts = json.loads((out / "summary.json").read_text())["counts"]
+    summary = json.loads((out / "summary.json").read_text())
+    counts = summary["counts"]
     assert counts["queries"] == QUERIES
     assert counts["documents"] > 0
+    # The texts come back too: the gap is named by the missing topic, which no document uses.
+    assert summary["gaps"], "no gap found from Jaeger"
+    name = summary["gaps"][0]["terms"][0]
+    assert name["term"] == "database", summary["gaps"][0]["terms"]
+    assert name["knowledge_base_documents"] == 0
