@@ -12,6 +12,7 @@ import base64
 import html
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,18 @@ def _save(plt: Any, fig: Any, path: Path, *, dated: bool = False) -> Path:
     return path
 
 
+# The map's legend names a gap by its first terms. Matplotlib's bundled font has Latin, Greek
+# and Cyrillic but no CJK glyphs; other terms stay in the table below the map, which the browser
+# renders with any font.
+PLOT_TERMS = 3
+_PLOTTABLE = re.compile("[\u0000-\u052f]+")
+
+
+def _plot_name(gap: GapReport) -> str:
+    terms = [t.term for t in gap.terms if _PLOTTABLE.fullmatch(t.term)][:PLOT_TERMS]
+    return f": {', '.join(terms)}" if terms else ""
+
+
 def _plots(analysis: DriftAnalysis, out: Path) -> dict[str, Path]:
     """Render the PNGs; empty when matplotlib is missing."""
     try:
@@ -78,8 +91,9 @@ def _plots(analysis: DriftAnalysis, out: Path) -> dict[str, Path]:
         colours = plt.get_cmap("tab10")
         for i, cluster in enumerate(gap.clusters[:10]):
             pts = qxy[cluster.queries]
+            about = _plot_name(analysis.gaps[i]) if i < len(analysis.gaps) else ""
             ax.scatter(pts[:, 0], pts[:, 1], s=16, color=colours(i % 10),
-                       label=f"gap {i + 1} ({len(pts)} queries)", linewidths=0)  # fmt: skip
+                       label=f"gap {i + 1}{about} ({len(pts)} queries)", linewidths=0)  # fmt: skip
             cx, cy = pts.mean(axis=0)
             ax.annotate(f"gap {i + 1}", (cx, cy), fontsize=10, weight="bold",
                         color=colours(i % 10))  # fmt: skip

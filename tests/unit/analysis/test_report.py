@@ -78,3 +78,18 @@ def test_each_gap_lists_every_query_its_feedback_and_the_nearest_documents(
     assert [n["id"] for n in nearest] == [f"doc-{i}" for i in expected]
     for n in nearest:
         assert n["id"].startswith("doc-") and f"<td>{n['id']}</td>" in html
+
+
+def test_map_legend_names_gaps_with_what_its_font_can_draw() -> None:
+    from ragtel.analysis.drift import GapReport
+    from ragtel.analysis.gap_terms import GapTerm
+    from ragtel.analysis.report import _plot_name
+
+    def gap(*terms: str) -> GapReport:
+        return GapReport(rank=1, query_share=1.0, queries=10, documents=0, coverage=0.0,
+                         members=[], terms=[GapTerm(t, 5, 0, 0, 3.0) for t in terms])  # fmt: skip
+
+    assert _plot_name(gap("tls", "加密", "smtp", "ssl", "port")) == ": tls, smtp, ssl"
+    assert _plot_name(gap("加密", "开启")) == ""  # no CJK glyphs in matplotlib's font
+    assert _plot_name(gap("écrire", "файл")) == ": écrire, файл"
+    assert _plot_name(gap()) == ""
