@@ -264,6 +264,8 @@ def test_a_failed_baseline_analysis_falls_back_to_centroid_and_spread(
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+# Forking while the analysis thread runs is the case under test; Python 3.12+ warns about it.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_process_forked_during_the_analysis_analyses_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
