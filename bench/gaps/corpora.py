@@ -13,6 +13,8 @@ about those topics, phrased as users ask them:
   paragraph is kept out of the knowledge base, so no question is a document's own text.
 - ``pymod``: the same Library Reference at the grain of one library: topic = a module (from each
   chapter the module with the most questions), questions and documents made as for ``pylib``.
+- ``pyans`` and ``pylibans``: ``pymod`` and ``pylib`` with each question's answer in the
+  knowledge base: the rest of the description whose first sentence the question was made from.
 - ``zhman``: Chinese manual pages (Debian's ``manpages-zh``), one program per topic: see
   ``corpora_zh.py``.
 - ``company``: the eight hand-written topics of ``bench/real_embeddings/texts.py`` (written for
@@ -261,16 +263,18 @@ def _question(sentence: str, serial: int) -> str | None:
     return _TEMPLATES[serial % len(_TEMPLATES)].format(verb=verb, rest=rest)
 
 
-def _module_texts(library: Path, module: str) -> tuple[list[str], list[str]]:
-    """A Library Reference module's prose paragraphs and the first sentences of its
+def _module_texts(library: Path, module: str) -> tuple[list[str], list[str], list[str]]:
+    """A Library Reference module's prose paragraphs, the first sentences of its
     function/method/class descriptions that a question can be made from (those descriptions'
-    first paragraphs are left out of the prose)."""
+    first paragraphs are left out of the prose), and per such sentence the rest of its
+    paragraph ("" when under ``MIN_WORDS`` words)."""
     path = library / f"{module}.rst.txt"
     if not path.exists():
-        return [], []
+        return [], [], []
     lines = path.read_text(encoding="utf-8").splitlines()
     docs: list[str] = []
     sentences: list[str] = []
+    rests: list[str] = []
     first_of_directive: set[int] = set()
     for i, line in enumerate(lines):
         if not _DIRECTIVE.match(line):
@@ -287,9 +291,13 @@ def _module_texts(library: Path, module: str) -> tuple[list[str], list[str]]:
             j += 1
         if not body or body[0].startswith(("..", ":")):
             continue
-        sentence = re.split(r"(?<=[a-z0-9)])\.\s", _rst_text(" ".join(body)) + " ")[0].strip()
+        sentence, *rest = re.split(r"(?<=[a-z0-9)])\.\s", _rst_text(" ".join(body)) + " ",
+                                   maxsplit=1)  # fmt: skip
+        sentence = sentence.strip()
         if _question(sentence, 0):
             sentences.append(sentence)
+            answer = " ".join(rest).strip()
+            rests.append(answer if _words(answer) >= MIN_WORDS else "")
     in_code = False
     row = 0
     for block in _paragraphs(lines):
@@ -305,7 +313,7 @@ def _module_texts(library: Path, module: str) -> tuple[list[str], list[str]]:
                       not block[0].startswith("    ") else block)  # fmt: skip
         if text:
             docs.append(text)
-    return docs, sentences
+    return docs, sentences, rests
 
 
 def _chapter_modules(library: Path, chapter: str) -> list[str]:
@@ -320,7 +328,7 @@ def pylib(root: Path) -> Collection:
     for topic, chapter in enumerate(PYLIB_CHAPTERS):
         topic_docs, topic_questions = [], []
         for module in _chapter_modules(library, chapter):
-            module_docs, sentences = _module_texts(library, module)
+            module_docs, sentences, _ = _module_texts(library, module)
             topic_docs += module_docs
             # The template rotates over the whole chapter, not per module.
             topic_questions += [
@@ -337,7 +345,7 @@ def pymod(root: Path) -> Collection:
     related subjects, each topic is one library, as a knowledge base that lacks one library's
     documentation would be."""
     library = root / "usr/share/doc/python3.11/html/_sources/library"
-    chosen: list[tuple[str, list[str], list[str]]] = []
+    chosen: list[tuple[str, list[str], list[str], list[str]]] = []
     for chapter in PYLIB_CHAPTERS:
         texts = {m: _module_texts(library, m) for m in _chapter_modules(library, chapter)}
         module = max(texts, key=lambda m: len(texts[m][1]))
@@ -345,11 +353,67 @@ def pymod(root: Path) -> Collection:
             chosen.append((module, *texts[module]))
     docs: list[tuple[str, int]] = []
     questions: list[tuple[str, int]] = []
-    for topic, (_, module_docs, sentences) in enumerate(chosen):
+    for topic, (_, module_docs, sentences, _) in enumerate(chosen):
         asked = [_question(s, k) or "" for k, s in enumerate(sentences)]
         docs += [(t, topic) for t in _spread(module_docs, PYLIB_DOCS_PER_TOPIC)]
         questions += [(q, topic) for q in _spread(asked, PYLIB_QUESTIONS_PER_TOPIC)]
-    return _collection("pymod", [m for m, _, _ in chosen], docs, questions)
+    return _collection("pymod", [m for m, *_ in chosen], docs, questions)
+
+
+Answered = tuple[str, list[str], list[tuple[str, str]]]  # topic, prose, (sentence, answer)
+
+
+def _answered(library: Path, modules: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The modules' prose and their (first sentence, rest of the paragraph) pairs that have an
+    answer (see ``_module_texts``)."""
+    prose: list[str] = []
+    pairs: list[tuple[str, str]] = []
+    for module in modules:
+        docs, sentences, rests = _module_texts(library, module)
+        prose += docs
+        pairs += [(q, a) for q, a in zip(sentences, rests, strict=True) if a]
+    return prose, pairs
+
+
+def _answered_collection(name: str, topics: list[Answered]) -> Collection:
+    """Per topic: up to ``PYLIB_QUESTIONS_PER_TOPIC`` answered questions, evenly spread, their
+    answers as documents, and the topic's prose up to ``PYLIB_DOCS_PER_TOPIC`` documents."""
+    docs: list[tuple[str, int]] = []
+    questions: list[tuple[str, int]] = []
+    for topic, (_, prose, answered) in enumerate(topics):
+        index = np.linspace(0, len(answered) - 1, min(len(answered), PYLIB_QUESTIONS_PER_TOPIC))
+        pairs = [answered[i] for i in index.round().astype(int)]
+        questions += [(_question(q, k) or "", topic) for k, (q, _) in enumerate(pairs)]
+        docs += [(a, topic) for _, a in pairs]
+        docs += [(t, topic) for t in _spread(prose, PYLIB_DOCS_PER_TOPIC - len(pairs))]
+    return _collection(name, [t for t, _, _ in topics], docs, questions)
+
+
+def pyans(root: Path) -> Collection:
+    """``pymod`` with every question's answer in the knowledge base, as in a RAG system that
+    indexed the documentation it is asked about. A question is made, as there, from the first
+    sentence of a description; the rest of that description's first paragraph (at least
+    ``MIN_WORDS`` words, else the description asks nothing here) is its topic's document, with
+    the module's other prose. The sentence itself stays out, so no question is a document's own
+    text. Topic = a module: from every chapter the module with the most such questions (at
+    least ``PYMOD_MIN_QUESTIONS``). Held out, a module takes its answers with it."""
+    library = root / "usr/share/doc/python3.11/html/_sources/library"
+    chosen: list[Answered] = []
+    for chapter in PYLIB_CHAPTERS:
+        by_module = [(m, *_answered(library, [m])) for m in _chapter_modules(library, chapter)]
+        best = max(by_module, key=lambda t: len(t[2]), default=None)
+        if best is not None and len(best[2]) >= PYMOD_MIN_QUESTIONS:
+            chosen.append(best)
+    return _answered_collection("pyans", chosen)
+
+
+def pylibans(root: Path) -> Collection:
+    """``pylib`` (topic = chapter) with every question's answer in the knowledge base, made as
+    for ``pyans``."""
+    library = root / "usr/share/doc/python3.11/html/_sources/library"
+    topics = [(name, *_answered(library, _chapter_modules(library, chapter)))
+              for chapter, name in PYLIB_CHAPTERS.items()]  # fmt: skip
+    return _answered_collection("pylibans", topics)
 
 
 def company() -> Collection:
@@ -386,4 +450,5 @@ def load_all(cache: Path) -> list[Collection]:
     root = unpacked(cache)
     from corpora_zh import zhman
 
-    return [perlfaq(root), pyfaq(root), pylib(root), pymod(root), company(), zhman(root)]
+    return [perlfaq(root), pyfaq(root), pylib(root), pymod(root), pyans(root), pylibans(root),
+            company(), zhman(root)]  # fmt: skip

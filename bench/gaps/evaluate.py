@@ -170,9 +170,12 @@ def separability(data: Embedded) -> Bounds:
                   float(oracle[1]))  # fmt: skip
 
 
+COLLECTIONS = ("perlfaq", "pyfaq", "pylib", "pymod", "pyans", "pylibans", "company", "zhman")
+
+
 def add_selection(parser: argparse.ArgumentParser) -> None:
     """The options that pick collections and models (shared with ``names.py``)."""
-    parser.add_argument("--collections", default="perlfaq,pyfaq,pylib,pymod,company,zhman")
+    parser.add_argument("--collections", default=",".join(COLLECTIONS))
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("-v", "--verbose", action="store_true")
 

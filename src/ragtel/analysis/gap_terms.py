@@ -19,9 +19,9 @@ spaces between words and keeps whole words).
 
 How well a name points at the missing topic is measured by ``bench/gaps/names.py`` on the
 held-out runs of the gap evaluation (README, *What a gap is about*): against naming a gap by its
-most frequent words, the contrast is more specific to the missing topic on six of seven held-out
-collection and model pairs. ``PRIOR_WEIGHT`` was chosen there on the design collections (1 to
-1e5 tried; the ranking levels off from 100).
+most frequent words, the contrast is more specific to the missing topic on ten of eleven
+held-out collection and model pairs. ``PRIOR_WEIGHT`` was chosen there on the design
+collections (1 to 1e5 tried; the ranking levels off from 100).
 
 Where the knowledge base's texts are known, each term also says in how many of its documents
 it occurs: a term the gap's questions share and the documents never use is the missing topic's
