@@ -93,3 +93,20 @@ def test_map_legend_names_gaps_with_what_its_font_can_draw() -> None:
     assert _plot_name(gap("加密", "开启")) == ""  # no CJK glyphs in matplotlib's font
     assert _plot_name(gap("écrire", "файл")) == ": écrire, файл"
     assert _plot_name(gap()) == ""
+
+
+def test_term_document_counts_say_when_the_documents_were_a_sample() -> None:
+    from ragtel.analysis.drift import GapReport
+    from ragtel.analysis.gap_terms import GapTerm
+    from ragtel.analysis.report import _gap_terms
+
+    terms = [GapTerm("quota", 9, 0, 0, 4.0), GapTerm("mailbox", 7, 1, 3, 3.0),
+             GapTerm("<b>", 2, 0, None, 1.0)]  # fmt: skip
+    gap = GapReport(rank=1, query_share=1.0, queries=10, documents=0, coverage=0.0, members=[],
+                    terms=terms)  # fmt: skip
+    whole = _gap_terms(gap, sampled=False)
+    assert "<b>quota</b> <small>(9 of its queries, in no document)</small>" in whole
+    assert "(7 of its queries, 3 document(s))" in whole
+    assert "<b>&lt;b&gt;</b> <small>(2 of its queries)</small>" in whole  # escaped; no texts
+    sample = _gap_terms(gap, sampled=True)
+    assert "in no sampled document" in sample and "3 sampled document(s)" in sample
