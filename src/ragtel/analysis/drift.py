@@ -257,8 +257,9 @@ def analyze(
         d = np.array([e.vector for e in documents])
         gap_analysis = find_gaps(q, d, gap_params)
         unit_documents = _unit_rows(d)
-        document_texts = [e.text for e in documents if e.text is not None]
-        term_index = TermIndex([e.text for e in sampled], document_texts or None)
+        if gap_analysis.clusters:  # reading every text is for naming gaps only
+            document_texts = [e.text for e in documents if e.text is not None]
+            term_index = TermIndex([e.text for e in sampled], document_texts or None)
         for rank, cluster in enumerate(gap_analysis.clusters, start=1):
             members = [sampled[i] for i in cluster.queries]
             by_trace = {m.trace_id: collector.feedback.get(m.trace_id, []) for m in members}
