@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-PACKAGES = ("perl-doc", "python3.11-doc", "manpages-zh")
+PACKAGES = ("perl-doc", "python3.11-doc", "manpages-zh", "manpages-ja")
 MIN_WORDS = 8  # shorter paragraphs are headings, captions or code remnants, not knowledge
 MAX_DOCS_PER_TOPIC = 120
 MAX_QUESTIONS_PER_TOPIC = 60
@@ -65,6 +65,7 @@ def unpacked(cache: Path) -> Path:
         not (root / "usr/share/doc/python3.11/html/_sources").is_dir()
         or not list((root / "usr/share/perl").glob("*/pod/perlfaq4.pod"))
         or not (root / "usr/share/man/zh_CN").is_dir()
+        or not (root / "usr/share/man/ja").is_dir()
     ):
         debs.mkdir(parents=True, exist_ok=True)
         subprocess.run(["apt-get", "download", *PACKAGES], cwd=debs, check=True)

@@ -13,9 +13,10 @@ never elsewhere does not outrank one that most of a large gap uses.
 
 Words are Unicode word runs, lower-cased, kept whole across ``.``, ``-`` and ``_`` so that
 ``urllib.request``, ``utf-8`` and ``is_dir`` stay one term. Chinese and Japanese, written without
-spaces, are split into overlapping character pairs, which is what a tokenizer without a
-dictionary can do for them; pairs holding a function character are dropped (Korean writes
-spaces between words and keeps whole words).
+spaces, are split into overlapping pairs of Han characters, which is what a tokenizer without a
+dictionary can do for them, and pairs holding a Chinese function character are dropped; Japanese
+katakana words stay whole and hiragana (grammar) is dropped. Korean writes spaces between words
+and keeps whole words. Checked on real Japanese text by ``bench/gaps/names_ja.py``.
 
 How well a name points at the missing topic is measured by ``bench/gaps/names.py`` on the
 held-out runs of the gap evaluation (README, *What a gap is about*): against naming a gap by its
@@ -47,6 +48,11 @@ _CJK = "\u3040-\u30ff\u3100-\u312f\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-
 _WORD_CHAR = rf"(?:(?![{_CJK}])\w)"
 _TOKEN = re.compile(rf"[{_CJK}]+|{_WORD_CHAR}+(?:[.\-]{_WORD_CHAR}+)*")
 _CJK_CHAR = re.compile(f"[{_CJK}]")
+# Within a run of Chinese or Japanese: Han characters are split into pairs; katakana, in which
+# Japanese writes borrowed words ("アーカイブ", archive), stays whole, since its pairs ("ーカ") mean
+# nothing; hiragana is Japanese grammar and word endings, and is no term.
+_HAN_RUN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_KATAKANA_RUN = re.compile("[\u30a0-\u30ff\u31f0-\u31ff]+")
 
 # Function words of English, the language most questions here are asked in. The contrast
 # already sinks words that are common everywhere; the list keeps them out of small gaps'
@@ -63,12 +69,9 @@ get got use using used want need way ways
 don doesn didn isn aren wasn weren won wouldn shouldn couldn ll ve re
 """
 STOPWORDS = frozenset(_ENGLISH_FUNCTION_WORDS.split())
-# Function characters of Chinese and Japanese: a character pair holding one mostly straddles a
-# word boundary ("如何开启" gives "何开") or is grammar ("的包"), so such pairs are no terms.
-STOP_CHARACTERS = frozenset(
-    "的了和或与及是在将把被以何如为之其该这那并也等吗呢么什怎哪个"
-    "のはをにがでともへやかなだするたてい"
-)
+# Function characters of Chinese: a character pair holding one mostly straddles a word boundary
+# ("如何开启" gives "何开") or is grammar ("的包"), so such pairs are no terms.
+STOP_CHARACTERS = frozenset("的了和或与及是在将把被以何如为之其该这那并也等吗呢么什怎哪个")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +99,20 @@ def terms_of(text: str) -> set[str]:
     """The distinct terms of ``text`` (see the module docstring)."""
     out: set[str] = set()
     for token in _TOKEN.findall(text.casefold()):
-        if _is_cjk(token[0]):
-            if len(token) == 1:
-                if token not in STOP_CHARACTERS:
-                    out.add(token)
+        if not _is_cjk(token[0]):
+            if len(token) > 1 and not token.isdigit() and token not in STOPWORDS:
+                out.add(token)
+            continue
+        for run in _KATAKANA_RUN.findall(token):
+            if len(run) > 1:
+                out.add(run)
+        for run in _HAN_RUN.findall(token):
+            if len(run) == 1:
+                if run not in STOP_CHARACTERS:
+                    out.add(run)
             else:
-                pairs = (token[i : i + 2] for i in range(len(token) - 1))
+                pairs = (run[i : i + 2] for i in range(len(run) - 1))
                 out.update(p for p in pairs if not (set(p) & STOP_CHARACTERS))
-        elif len(token) > 1 and not token.isdigit() and token not in STOPWORDS:
-            out.add(token)
     return out
 
 

@@ -32,9 +32,12 @@ def test_chinese_is_split_into_character_pairs_without_grammar() -> None:
     assert "8601" not in terms
 
 
-def test_japanese_kana_particles_and_korean_words() -> None:
-    assert "設定" in terms_of("ファイルの設定を変更するには？")
-    assert "の設" not in terms_of("ファイルの設定を変更するには？")
+def test_japanese_katakana_words_stay_whole_and_hiragana_is_grammar() -> None:
+    terms = terms_of("アーカイブからファイルを抽出するには？")
+    assert terms == {"アーカイブ", "ファイル", "抽出"}  # not "アー", "ーカ", "の設", "する"
+
+
+def test_korean_keeps_whole_words() -> None:
     assert {"비밀번호를", "변경하려면"} <= terms_of("비밀번호를 변경하려면 어떻게 하나요?")
 
 
