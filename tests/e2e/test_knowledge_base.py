@@ -115,6 +115,13 @@ def _assert_gap_found(summary: dict[str, Any], traces: dict[str, bool]) -> None:
     hits = sum(t in off for t in top)
     assert hits / len(top) >= 0.9, (hits, len(top))
     assert hits / len(off) >= 0.8, (hits, len(off))
+    # Named from texts two processes recorded: the questions' word for the missing topic, and
+    # not one of the knowledge base's passages (read back from the other process's spans).
+    counts = summary["counts"]
+    assert counts["sampled_documents_with_text"] == counts["sampled_documents"] > 0
+    name = summary["gaps"][0]["terms"][0]
+    assert name["term"] == "off-topic", summary["gaps"][0]["terms"]
+    assert name["knowledge_base_documents"] == 0
 
 
 def test_index_built_by_another_process_is_the_reference(

@@ -252,13 +252,15 @@ def analyze(
 
     gaps: list[GapReport] = []
     gap_analysis = None
+    documents_with_text = 0
     if len(sampled) >= 3 and documents:
         q = np.array([e.vector for e in sampled])
         d = np.array([e.vector for e in documents])
         gap_analysis = find_gaps(q, d, gap_params)
         unit_documents = _unit_rows(d)
+        document_texts = [e.text for e in documents if e.text is not None]
+        documents_with_text = len(document_texts)
         if gap_analysis.clusters:  # reading every text is for naming gaps only
-            document_texts = [e.text for e in documents if e.text is not None]
             term_index = TermIndex([e.text for e in sampled], document_texts or None)
         for rank, cluster in enumerate(gap_analysis.clusters, start=1):
             members = [sampled[i] for i in cluster.queries]
@@ -293,6 +295,8 @@ def analyze(
             "documents": collector.document_count,
             "sampled_queries": len(sampled),
             "sampled_documents": len(documents),
+            # The base of every term's document count: sampled documents whose text is known.
+            "sampled_documents_with_text": documents_with_text,
             "feedback": len(all_feedback),
             "skipped_other_dimension": collector.skipped_dimension,
             "documents_in_traces_ignored": collector.documents_in_traces_ignored,

@@ -183,17 +183,17 @@ class TermIndex:
 
 
 def _without_parts(ranked: list[str], limit: int) -> list[str]:
-    """The first ``limit`` terms, skipping a character pair that overlaps one already chosen
-    (a Chinese word of three characters gives two pairs; the name needs one of them)."""
+    """The first ``limit`` terms, skipping a Han character pair that overlaps one already
+    chosen (a Chinese word of three characters gives two pairs; the name needs one of them).
+    Katakana words are whole words, never pairs, and are kept."""
     chosen: list[str] = []
+    pairs: list[str] = []
     for term in ranked:
         if len(chosen) == limit:
             break
-        if (
-            len(term) == 2
-            and _is_cjk(term[0])
-            and any(_is_cjk(c[0]) and (c[0] == term[1] or c[1:] == term[:1]) for c in chosen)
-        ):
-            continue
+        if len(term) == 2 and _HAN_RUN.fullmatch(term):
+            if any(p[0] == term[1] or p[1] == term[0] for p in pairs):
+                continue
+            pairs.append(term)
         chosen.append(term)
     return chosen

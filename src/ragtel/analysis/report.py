@@ -160,19 +160,21 @@ def _img(path: Path, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _gap_terms(gap: GapReport, sampled: bool) -> str:
+def _gap_terms(gap: GapReport, read: int | None) -> str:
     """The gap's terms, each with how many of its queries use it and, when the knowledge base's
     texts are known, how many documents do: a term no document uses is the missing topic.
-    ``sampled``: the documents analysed are a sample of the knowledge base."""
+    ``read``: how many documents' texts were read, when that is fewer than the knowledge base
+    seen (a sample, or documents without text); the counts then say so."""
     e = html.escape
     if not gap.terms:
         return "—"
-    kind = "sampled document" if sampled else "document"
     shown = []
     for t in gap.terms:
         where = f"{t.queries} of its queries"
-        if t.documents is not None:
-            where += f", in no {kind}" if t.documents == 0 else f", {t.documents} {kind}(s)"
+        if t.documents is not None and read is not None:
+            where += f", in {t.documents or 'none'} of the {read:,} documents read"
+        elif t.documents is not None:
+            where += ", in no document" if t.documents == 0 else f", {t.documents} document(s)"
         shown.append(f"<b>{e(t.term)}</b> <small>({where})</small>")
     return "<br>".join(shown)
 
@@ -253,7 +255,8 @@ def render_html(analysis: DriftAnalysis, plots: dict[str, Path], source: str) ->
             "<th>query share</th><th>queries</th><th>documents</th><th>coverage</th>"
             "<th>feedback</th><th>about</th><th>example questions</th></tr>"
         )
-        sampled = counts.get("sampled_documents", 0) < counts.get("documents", 0)
+        with_text = counts.get("sampled_documents_with_text", 0)
+        read = with_text if with_text < counts.get("documents", 0) else None
         for gap in analysis.gaps:
             fb = gap.feedback
             feedback = (
@@ -268,7 +271,7 @@ def render_html(analysis: DriftAnalysis, plots: dict[str, Path], source: str) ->
             parts.append(
                 f"<tr><td>{gap.rank}</td><td>{gap.query_share:.2f}</td><td>{gap.queries}</td>"
                 f"<td>{gap.documents}</td><td>{gap.coverage:.3f}</td><td>{e(feedback)}</td>"
-                f"<td>{_gap_terms(gap, sampled)}</td><td>{examples}</td></tr>"
+                f"<td>{_gap_terms(gap, read)}</td><td>{examples}</td></tr>"
             )
         parts.append("</table>")
         parts.extend(_gap_details(gap) for gap in analysis.gaps)

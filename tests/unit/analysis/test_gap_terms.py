@@ -122,3 +122,14 @@ def test_real_questions_gaps_are_named_by_their_missing_topic() -> None:
         first_specific += specificity(terms[0].term, missing) >= 0.5
     assert np.mean(named) >= 0.8 and first_specific >= 7, (named, first_specific)
     assert np.mean(named) > np.mean(frequent)
+
+
+def test_overlapping_han_pairs_name_once_but_katakana_words_are_whole() -> None:
+    gap = ["如何输出日期时间的ログとグラフ？", "按日期时间排序グラフ", "日期时间ログのグラフ"]
+    others = [f"如何压缩文件 {n}" for n in range(20)]
+    names = [t.term for t in TermIndex(gap + others).name(range(3), limit=10)]
+    # 日期时间 gives 日期, 期时, 时间: the middle pair overlaps both and is left out.
+    assert "日期" in names and "时间" in names and "期时" not in names, names
+    # ログ (log, ranked after グラフ) ends in the グ that グラフ (graph) starts with; both are
+    # words, both stay.
+    assert "ログ" in names and "グラフ" in names, names

@@ -95,7 +95,7 @@ def test_map_legend_names_gaps_with_what_its_font_can_draw() -> None:
     assert _plot_name(gap()) == ""
 
 
-def test_term_document_counts_say_when_the_documents_were_a_sample() -> None:
+def test_term_document_counts_say_how_many_documents_were_read() -> None:
     from ragtel.analysis.drift import GapReport
     from ragtel.analysis.gap_terms import GapTerm
     from ragtel.analysis.report import _gap_terms
@@ -104,9 +104,11 @@ def test_term_document_counts_say_when_the_documents_were_a_sample() -> None:
              GapTerm("<b>", 2, 0, None, 1.0)]  # fmt: skip
     gap = GapReport(rank=1, query_share=1.0, queries=10, documents=0, coverage=0.0, members=[],
                     terms=terms)  # fmt: skip
-    whole = _gap_terms(gap, sampled=False)
+    whole = _gap_terms(gap, read=None)
     assert "<b>quota</b> <small>(9 of its queries, in no document)</small>" in whole
     assert "(7 of its queries, 3 document(s))" in whole
     assert "<b>&lt;b&gt;</b> <small>(2 of its queries)</small>" in whole  # escaped; no texts
-    sample = _gap_terms(gap, sampled=True)
-    assert "in no sampled document" in sample and "3 sampled document(s)" in sample
+    # A sample of the knowledge base, or documents recorded without their text.
+    part = _gap_terms(gap, read=10_000)
+    assert "(9 of its queries, in none of the 10,000 documents read)" in part
+    assert "(7 of its queries, in 3 of the 10,000 documents read)" in part

@@ -116,7 +116,10 @@ def test_top_gap_is_the_database_questions(run: Run) -> None:
     # The examples a reader sees first (most typical first) are database questions.
     assert all(t in OFF_TOPIC for t in texts[:5]), texts[:5]
     assert top["query_share"] > 0.6
-    # Its name is the missing topic, a word the knowledge base never uses.
+    # Its name is the missing topic, a word the knowledge base never uses: every indexed
+    # document's text was read to say so.
+    counts = run.summary["counts"]
+    assert counts["sampled_documents_with_text"] == counts["documents"] == len(DOCUMENTS)
     first = top["terms"][0]
     assert first["term"] == "database", top["terms"]
     assert first["knowledge_base_documents"] == 0
