@@ -15,6 +15,8 @@ about those topics, phrased as users ask them:
   chapter the module with the most questions), questions and documents made as for ``pylib``.
 - ``pyans`` and ``pylibans``: ``pymod`` and ``pylib`` with each question's answer in the
   knowledge base: the rest of the description whose first sentence the question was made from.
+- ``manans``: English manual pages of ten programs, every question answered in the knowledge
+  base: see ``corpora_man.py``.
 - ``zhman``: Chinese manual pages (Debian's ``manpages-zh``), one program per topic: see
   ``corpora_zh.py``.
 - ``company``: the eight hand-written topics of ``bench/real_embeddings/texts.py`` (written for
@@ -33,9 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from corpora_man import PACKAGES as MAN_PACKAGES
 
 HERE = Path(__file__).resolve().parent
-PACKAGES = ("perl-doc", "python3.11-doc", "manpages-zh", "manpages-ja")
+PACKAGES = ("perl-doc", "python3.11-doc", "manpages-zh", "manpages-ja", *MAN_PACKAGES)
 MIN_WORDS = 8  # shorter paragraphs are headings, captions or code remnants, not knowledge
 MAX_DOCS_PER_TOPIC = 120
 MAX_QUESTIONS_PER_TOPIC = 60
@@ -66,6 +69,7 @@ def unpacked(cache: Path) -> Path:
         or not list((root / "usr/share/perl").glob("*/pod/perlfaq4.pod"))
         or not (root / "usr/share/man/zh_CN").is_dir()
         or not (root / "usr/share/man/ja").is_dir()
+        or not (root / "usr/share/man/man1/tar.1.gz").is_file()
     ):
         debs.mkdir(parents=True, exist_ok=True)
         subprocess.run(["apt-get", "download", *PACKAGES], cwd=debs, check=True)
@@ -449,7 +453,8 @@ def _collection(
 
 def load_all(cache: Path) -> list[Collection]:
     root = unpacked(cache)
+    from corpora_man import manans
     from corpora_zh import zhman
 
     return [perlfaq(root), pyfaq(root), pylib(root), pymod(root), pyans(root), pylibans(root),
-            company(), zhman(root)]  # fmt: skip
+            manans(root), company(), zhman(root)]  # fmt: skip

@@ -170,7 +170,8 @@ def separability(data: Embedded) -> Bounds:
                   float(oracle[1]))  # fmt: skip
 
 
-COLLECTIONS = ("perlfaq", "pyfaq", "pylib", "pymod", "pyans", "pylibans", "company", "zhman")
+COLLECTIONS = ("perlfaq", "pyfaq", "pylib", "pymod", "pyans", "pylibans", "manans", "company",
+               "zhman")
 
 
 def add_selection(parser: argparse.ArgumentParser) -> None:
