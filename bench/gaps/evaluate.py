@@ -171,7 +171,7 @@ def separability(data: Embedded) -> Bounds:
 
 
 COLLECTIONS = ("perlfaq", "pyfaq", "pylib", "pymod", "pyans", "pylibans", "manans", "company",
-               "zhman")
+               "zhman")  # fmt: skip
 
 
 def add_selection(parser: argparse.ArgumentParser) -> None:
