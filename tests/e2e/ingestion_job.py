@@ -1,9 +1,11 @@
 """An ingestion job, run as its own process by test_knowledge_base.py: embeds the knowledge base
-through ``TracedEmbeddings`` into a LangChain ``InMemoryVectorStore`` (one ``embed_documents``
-batch), exports its spans over OTLP, optionally dumps the store to a file, and prints
-``ragtel.stats()`` as JSON.
+through ``TracedEmbeddings`` into a LangChain vector store (one ``embed_documents`` batch),
+exports its spans over OTLP, and prints ``ragtel.stats()`` as JSON. The store is an
+``InMemoryVectorStore``, dumped to STORE.json when that is given, or a ``Chroma`` collection
+persisted in the directory STORE (any other name), as ingestion jobs keep one for the serving
+process to open.
 
-    python ingestion_job.py DOCUMENTS.npz SERVICE ENDPOINT [STORE.json]
+    python ingestion_job.py DOCUMENTS.npz SERVICE ENDPOINT [STORE.json | STORE]
 
 DOCUMENTS.npz holds ``vectors`` (documents x dimension) and ``texts``; the embedding model of
 this job returns those vectors for those texts, as a real model would for its passages.
@@ -20,6 +22,8 @@ from langchain_core.vectorstores import InMemoryVectorStore
 
 import ragtel
 from ragtel.langchain import TracedEmbeddings
+
+CHROMA_COLLECTION = "knowledge-base"
 
 
 class Precomputed(Embeddings):
@@ -42,11 +46,19 @@ def main() -> int:
     provider = ragtel.configure(service_name=service, endpoint=endpoint, protocol="grpc")
     model = Precomputed(texts, data["vectors"])
     embeddings = TracedEmbeddings(model, model_name="synthetic-minilm")
-    store = InMemoryVectorStore.from_texts(
-        texts, embeddings, ids=[f"doc-{i}" for i in range(len(texts))]
-    )
-    if len(sys.argv) > 4:
-        store.dump(sys.argv[4])
+    ids = [f"doc-{i}" for i in range(len(texts))]
+    target = sys.argv[4] if len(sys.argv) > 4 else None
+    if target is None or target.endswith(".json"):
+        store = InMemoryVectorStore.from_texts(texts, embeddings, ids=ids)
+        if target:
+            store.dump(target)
+    else:
+        import chromadb
+        from langchain_chroma import Chroma
+
+        settings = chromadb.Settings(anonymized_telemetry=False)
+        Chroma.from_texts(texts, embeddings, ids=ids, collection_name=CHROMA_COLLECTION,
+                          persist_directory=target, client_settings=settings)  # fmt: skip
     ok = provider.force_flush(60_000)  # type: ignore[attr-defined]
     print(json.dumps({"flushed": ok, **ragtel.stats()}))
     return 0 if ok else 1

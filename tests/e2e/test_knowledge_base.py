@@ -6,7 +6,8 @@ knowledge base lacks, with the reference taken
 - from the ingestion job's index build (same service: every one of its 240 document vectors is
   recorded, over continuation spans), or
 - from the sample this process's monitor exported (the serving service differs from the job's and
-  loads the job's store: ``ragtel.observe_knowledge_base``).
+  opens the store the job left: a dumped ``InMemoryVectorStore``, or a Chroma collection persisted
+  on disk; ``ragtel.observe_knowledge_base``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from backends import Collector, Jaeger, flatten_spans, poll
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import InMemoryVectorStore
@@ -141,18 +143,33 @@ def test_index_built_by_another_process_is_the_reference(
     _assert_gap_found(summary, traces)
 
 
+def _open_store(kind: str, path: Path) -> Any:
+    """The store as the serving process opens what the ingestion job left behind."""
+    if kind == "in-memory":
+        return InMemoryVectorStore.load(str(path), embedding=None)  # type: ignore[arg-type]
+    import chromadb
+    from ingestion_job import CHROMA_COLLECTION
+    from langchain_chroma import Chroma
+
+    settings = chromadb.Settings(anonymized_telemetry=False)
+    return Chroma(CHROMA_COLLECTION, persist_directory=str(path), client_settings=settings)
+
+
+@pytest.mark.parametrize("kind", ["in-memory", "chroma"])
 def test_the_serving_process_exports_the_knowledge_base_it_loaded(
-    collector: Collector, jaeger: Jaeger, tmp_path: Path
+    kind: str, collector: Collector, jaeger: Jaeger, tmp_path: Path
 ) -> None:
     stream = _stream()
-    store_file = tmp_path / "store.json"
-    _ingest(stream, tmp_path, unique_service("kb-job"), collector, store=store_file)
+    store_path = tmp_path / ("store.json" if kind == "in-memory" else "chroma")
+    _ingest(stream, tmp_path, unique_service("kb-job"), collector, store=store_path)
     service = unique_service("kb-serve")
     set_monitor(None)  # a fresh process-wide monitor for this "process"
-    store = InMemoryVectorStore.load(str(store_file), embedding=None)  # type: ignore[arg-type]
+    store = _open_store(kind, store_path)
     ragtel.configure(service_name=service, endpoint=collector.otlp_grpc_endpoint, protocol="grpc")
     kb = ragtel.observe_knowledge_base(store)
-    assert len(kb) == len(stream.documents) and kb.ids[0] == "doc-0"
+    assert sorted(kb.ids) == sorted(f"doc-{i}" for i in range(len(stream.documents)))
+    assert kb.texts[kb.ids.index("doc-7")] == _texts(stream)[7]
+    assert np.allclose(kb.vectors[kb.ids.index("doc-7")], stream.documents[7], atol=1e-6)
     traces = _serve(stream, service, collector)
     # Queries, plus the sample (240 vectors, 32 per span: 8 spans) exported before the first.
     _wait(jaeger, service, QUERIES + 8)

@@ -1,34 +1,45 @@
-"""``--knowledge-base PATH``: document vectors from a file, streamed one row or batch at a time.
+"""``--knowledge-base PATH``: document vectors from a file or a vector store's directory,
+streamed one row or page at a time.
 
-Formats, by extension: ``.npy`` (a 2-D array of vectors, ids are row numbers, no texts; read in
+Files, by extension: ``.npy`` (a 2-D array of vectors, ids are row numbers, no texts; read in
 chunks), ``.jsonl`` / ``.jsonl.gz`` (one ``{"id", "text", "vector"}`` object per line) and
 ``.parquet`` (columns ``id``, ``text``, ``vector``; needs pyarrow, the ``ragtel[parquet]`` extra).
-Only ``vector`` is required. Rows stream into the analysis's bounded sample, so the file's size
-does not set the memory used.
+Only ``vector`` is required. Directories: a Chroma persistent directory (``chroma.sqlite3``; needs
+chromadb) or a local Qdrant store (``meta.json``; needs qdrant-client), the ones ingestion jobs
+write with ``persist_directory=`` / ``path=``, read page by page. Rows stream into the analysis's
+bounded sample, so the knowledge base's size does not set the memory used.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import IO, Any
 
 import numpy as np
 
 from ragtel.analysis._sources import SourceError
+from ragtel.monitor._stores import store_pages
 
 Row = tuple[str, str | None, np.ndarray]
 _NPY_CHUNK = 4096
 _PARQUET_BATCH = 2048
 
 
-def read_knowledge_base(path: str | Path) -> Iterator[Row]:
-    """(id, text, vector) per document of the file at ``path``; SourceError when unreadable."""
+def read_knowledge_base(path: str | Path, collection: str | None = None) -> Iterator[Row]:
+    """(id, text, vector) per document of the file or store directory at ``path`` (``collection``
+    picks one of a store's collections); SourceError when unreadable."""
     name = str(path).lower()
+    if Path(path).is_dir():
+        return _store_directory(Path(path), collection)
+    if collection is not None:
+        raise SourceError(f"knowledge base {path}: a collection is chosen in a store's directory, "
+                          "not in a file")  # fmt: skip
     if not Path(path).is_file():
-        raise SourceError(f"knowledge base {path}: no such file")
+        raise SourceError(f"knowledge base {path}: no such file or directory")
     if name.endswith(".npy"):
         return _npy(path)
     if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
@@ -39,6 +50,88 @@ def read_knowledge_base(path: str | Path) -> Iterator[Row]:
         f"knowledge base {path}: unknown format; use .npy (vectors), .jsonl or .parquet "
         "(id, text, vector)"
     )
+
+
+def _store_directory(path: Path, collection: str | None) -> Iterator[Row]:
+    # Opened and checked now, so a wrong directory or collection is reported before any span is
+    # read; the pages are read as the analysis consumes the rows.
+    if (path / "chroma.sqlite3").is_file():
+        store, close = _chroma_at(path, collection)
+    elif (path / "meta.json").is_file():
+        store, close = _qdrant_at(path, collection)
+    else:
+        raise SourceError(
+            f"knowledge base {path}: a directory, but neither a Chroma persistent directory "
+            "(chroma.sqlite3) nor a local Qdrant store (meta.json)"
+        )
+    pages = store_pages(store)
+    if pages is None:  # both stores above are ones store_pages reads
+        raise SourceError(f"knowledge base {path}: the store cannot be read")
+    return _rows(pages, close, f"knowledge base {path}")
+
+
+def _pick(path: Path, names: list[str], collection: str | None, kind: str) -> str:
+    if collection is not None:
+        if collection not in names:
+            raise SourceError(f"knowledge base {path}: no {kind} collection {collection!r} "
+                              f"(it has {', '.join(sorted(names)) or 'none'})")  # fmt: skip
+        return collection
+    if len(names) != 1:
+        raise SourceError(
+            f"knowledge base {path}: the {kind} store has {len(names)} collections "
+            f"({', '.join(sorted(names)) or 'none'}); choose one with --knowledge-base-collection"
+        )
+    return names[0]
+
+
+def _chroma_at(path: Path, collection: str | None) -> tuple[Any, Callable[[], None]]:
+    try:
+        import chromadb
+        from chromadb.config import Settings
+    except ImportError:
+        raise SourceError(f"knowledge base {path}: reading a Chroma directory needs chromadb: "
+                          "pip install chromadb") from None  # fmt: skip
+    try:
+        client = chromadb.PersistentClient(
+            path=str(path), settings=Settings(anonymized_telemetry=False)
+        )
+        listed = client.list_collections()
+    except Exception as error:  # chromadb raises its own error types
+        raise SourceError(f"knowledge base {path}: Chroma cannot open it ({error})") from None
+    names = [c if isinstance(c, str) else c.name for c in listed]
+    return client.get_collection(_pick(path, names, collection, "Chroma")), lambda: None
+
+
+def _qdrant_at(path: Path, collection: str | None) -> tuple[Any, Callable[[], None]]:
+    try:
+        from qdrant_client import QdrantClient
+    except ImportError:
+        raise SourceError(f"knowledge base {path}: reading a Qdrant directory needs "
+                          "qdrant-client: pip install qdrant-client") from None  # fmt: skip
+    try:
+        client = QdrantClient(path=str(path))
+    except Exception as error:  # e.g. another process holds the store's lock
+        raise SourceError(f"knowledge base {path}: Qdrant cannot open it ({error})") from None
+    try:
+        names = [c.name for c in client.get_collections().collections]
+        name = _pick(path, names, collection, "Qdrant")
+    except BaseException:
+        client.close()
+        raise
+    return SimpleNamespace(client=client, collection_name=name), client.close
+
+
+def _rows(pages: Iterator[Any], close: Callable[[], None], where: str) -> Iterator[Row]:
+    try:
+        for ids, texts, vectors in pages:
+            for id_, text, vector in zip(ids, texts, vectors, strict=True):
+                yield str(id_), text, _vector(vector, f"{where}, document {id_}")
+    except SourceError:
+        raise
+    except Exception as error:  # the store's client failing mid-read
+        raise SourceError(f"{where}: reading failed ({error})") from None
+    finally:
+        close()
 
 
 def _vector(value: Any, where: str) -> np.ndarray:

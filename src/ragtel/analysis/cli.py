@@ -11,6 +11,7 @@ import argparse
 import re
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from ragtel.analysis._collect import Collector
@@ -96,11 +97,17 @@ def add_drift_parser(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--knowledge-base",
-        metavar="FILE",
+        metavar="PATH",
         help="the knowledge base's document vectors: .npy (vectors), .jsonl or .parquet (id, "
-        "text, vector; parquet needs ragtel[parquet]). Replaces the document vectors found in "
+        "text, vector; parquet needs ragtel[parquet]), or the directory of a Chroma or local "
+        "Qdrant store (needs chromadb / qdrant-client). Replaces the document vectors found in "
         "the spans (default: the index builds in the spans, else the sample the in-process "
         "monitor exported)",
+    )
+    parser.add_argument(
+        "--knowledge-base-collection",
+        metavar="NAME",
+        help="the collection to read when the --knowledge-base store holds several",
     )
     parser.add_argument(
         "--sample-size",
@@ -135,9 +142,12 @@ def run_drift(args: argparse.Namespace) -> int:
                           seed=args.seed)  # fmt: skip
     progress = Progress(show)
     try:
+        if args.knowledge_base_collection and not args.knowledge_base:
+            raise SourceError("--knowledge-base-collection needs --knowledge-base DIRECTORY")
         if args.knowledge_base:
-            rows = read_knowledge_base(args.knowledge_base)
-            collector.use_knowledge_base(rows, f"file {args.knowledge_base}")
+            rows = read_knowledge_base(args.knowledge_base, args.knowledge_base_collection)
+            kind = "store" if Path(args.knowledge_base).is_dir() else "file"
+            collector.use_knowledge_base(rows, f"{kind} {args.knowledge_base}")
     except (SourceError, ValueError, OSError) as exc:
         print(f"ragtel drift: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ragtel.monitor._stores import Sampled, read_store
+
 
 @dataclass(frozen=True, slots=True)
 class KnowledgeBase:
@@ -66,22 +68,34 @@ class KnowledgeBase:
 
 _UNSUPPORTED = (
     "ragtel cannot read document vectors from {kind}: it does not expose them. Pass a "
-    "LangChain InMemoryVectorStore, a LlamaIndex VectorStoreIndex on its default "
-    "SimpleVectorStore, or a KnowledgeBase built with KnowledgeBase.from_rows(vectors, ids, "
-    "texts); for `ragtel drift`, export the vectors to .npy, .jsonl or .parquet and pass "
-    "--knowledge-base."
+    "LangChain InMemoryVectorStore, FAISS, Chroma or QdrantVectorStore, a LlamaIndex "
+    "VectorStoreIndex on a SimpleVectorStore, ChromaVectorStore or QdrantVectorStore, or a "
+    "KnowledgeBase built with KnowledgeBase.from_rows(vectors, ids, texts); for `ragtel drift`, "
+    "export the vectors to .npy, .jsonl or .parquet and pass --knowledge-base."
 )
 
 
-def knowledge_base_from(source: Any) -> KnowledgeBase:
+def knowledge_base_from(source: Any, *, max_documents: int | None = None) -> KnowledgeBase:
     """The knowledge base held by ``source``.
 
-    Accepted: a LangChain ``InMemoryVectorStore`` (or a retriever over one), a LlamaIndex
-    ``VectorStoreIndex`` whose vector store keeps embeddings (the default ``SimpleVectorStore``),
-    a ``SimpleVectorStore`` itself (ids, no texts), a ``KnowledgeBase``, or a 2-D array of vectors.
+    Accepted: a LangChain ``InMemoryVectorStore``, ``FAISS``, ``Chroma`` or
+    ``QdrantVectorStore`` (or a retriever over one); a LlamaIndex ``VectorStoreIndex`` on its
+    default ``SimpleVectorStore`` or on a ``ChromaVectorStore`` or ``QdrantVectorStore`` (or the
+    vector store itself); a Chroma collection; a ``KnowledgeBase``; or a 2-D array of vectors.
+    ``max_documents`` keeps a uniform sample of that many documents, read page by page from the
+    FAISS, Chroma and Qdrant stores so that a large one is read in bounded memory.
     Raises ``TypeError`` for stores that do not expose their vectors, ``ValueError`` for an empty
     store or vectors that are not finite numbers of one dimension.
     """
+    knowledge_base = _read(source, max_documents)
+    if max_documents is not None and len(knowledge_base) > max_documents:
+        kept = Sampled(max_documents)
+        kept.add(knowledge_base.ids, knowledge_base.texts, knowledge_base.vectors)
+        return KnowledgeBase.from_rows(np.array(kept.vectors), kept.ids, kept.texts)
+    return knowledge_base
+
+
+def _read(source: Any, max_documents: int | None) -> KnowledgeBase:
     if isinstance(source, KnowledgeBase):
         return source
     if isinstance(source, np.ndarray):
@@ -95,13 +109,19 @@ def knowledge_base_from(source: Any) -> KnowledgeBase:
     vector_store = getattr(source, "vector_store", None)
     if vector_store is not None and hasattr(source, "docstore"):
         embeddings = _simple_embeddings(vector_store)
-        if embeddings is None:
-            raise TypeError(_UNSUPPORTED.format(kind=f"{type(vector_store).__name__} (index)"))
-        return _with_texts(embeddings, source.docstore)
-    embeddings = _simple_embeddings(source)
+        if embeddings is not None:
+            return _with_texts(embeddings, source.docstore)
+        store = vector_store
+    embeddings = _simple_embeddings(store)
     if embeddings is not None:
         return _from_pairs(embeddings.items(), {})
-    raise TypeError(_UNSUPPORTED.format(kind=type(source).__name__))
+    sample = read_store(store, max_documents)
+    if sample is None:
+        raise TypeError(_UNSUPPORTED.format(kind=type(store).__name__))
+    if not sample.vectors:
+        raise ValueError(f"the {type(store).__name__} is empty: no document vectors to compare "
+                         "queries with")  # fmt: skip
+    return KnowledgeBase.from_rows(np.array(sample.vectors), sample.ids, sample.texts)
 
 
 def _from_langchain_memory(entries: Mapping[str, Any], kind: str) -> KnowledgeBase:

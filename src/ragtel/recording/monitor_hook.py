@@ -33,17 +33,18 @@ def set_monitor(monitor: Any) -> None:
         _monitor = monitor
 
 
-def observe_knowledge_base(source: Any) -> Any:
-    """Give the process-wide monitor the knowledge base held by ``source`` (a LangChain
-    ``InMemoryVectorStore``, a LlamaIndex ``VectorStoreIndex``, a ``KnowledgeBase``, an array: see
+def observe_knowledge_base(source: Any, *, max_documents: int | None = None) -> Any:
+    """Give the process-wide monitor the knowledge base held by ``source`` (a LangChain or
+    LlamaIndex vector store or index, a Chroma collection, a ``KnowledgeBase``, an array: see
     ``ragtel.monitor.knowledge_base_from``). For a process that queries an index another process
     built: queries are then measured against it, and its sample is exported for ``ragtel drift``.
+    ``max_documents`` reads a large store page by page into a uniform sample of that size.
     Returns the ``KnowledgeBase``; raises what ``knowledge_base_from`` raises, and RuntimeError
     when monitoring is switched off (``RAGTEL_MONITOR=false``)."""
     from ragtel import _active
     from ragtel.monitor import knowledge_base_from
 
-    knowledge_base = knowledge_base_from(source)
+    knowledge_base = knowledge_base_from(source, max_documents=max_documents)
     monitor = default_monitor(_active.settings())
     if monitor is None:
         raise RuntimeError("the embedding monitor is switched off (RAGTEL_MONITOR=false)")

@@ -165,3 +165,102 @@ def test_the_sample_holds_its_own_rows_not_views_of_the_file(tmp_path: Path, suf
     for item in collector.documents.items:
         assert item.vector.base is None and item.vector.nbytes == 8 * 4
         assert np.allclose(item.vector, rows[int(item.doc_id or -1)])
+
+
+class _Precomputed:
+    """The vectors a model gave these texts earlier, as LangChain ``Embeddings``."""
+
+    def __init__(self, texts: list[str], vectors: np.ndarray) -> None:
+        self.table = dict(zip(texts, vectors.tolist(), strict=True))
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self.embed_query(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        # langchain-qdrant embeds a "dummy_text" first, to learn the dimension.
+        return self.table.get(text) or [0.0] * len(next(iter(self.table.values())))
+
+
+def _persist_chroma(directory: Path, texts: list[str], vectors: np.ndarray, name: str) -> None:
+    import chromadb
+    from langchain_chroma import Chroma
+
+    ids = [f"doc-{i}" for i in range(len(texts))]
+    Chroma.from_texts(texts, _Precomputed(texts, vectors), ids=ids,  # type: ignore[arg-type]
+                      collection_name=name, persist_directory=str(directory),
+                      client_settings=chromadb.Settings(anonymized_telemetry=False))  # fmt: skip
+
+
+def _persist_qdrant(directory: Path, texts: list[str], vectors: np.ndarray, name: str) -> None:
+    from langchain_qdrant import QdrantVectorStore
+
+    model = _Precomputed(texts, vectors)
+    store = QdrantVectorStore.from_texts(texts, model, path=str(directory),  # type: ignore[arg-type]
+                                         collection_name=name)  # fmt: skip
+    store.client.close()  # an ingestion job that has finished: the store's lock is released
+
+
+@pytest.mark.parametrize("persist", [_persist_chroma, _persist_qdrant], ids=["chroma", "qdrant"])
+def test_gap_found_with_the_knowledge_base_from_a_store_directory(tmp_path: Path, persist) -> None:
+    """The directory an ingestion job persisted its Chroma or Qdrant store to, read offline."""
+    stream = make_stream(seed=3)
+    spans = tmp_path / "spans.jsonl"
+    trace_ids = write_otlp_jsonl(stream, str(spans), documents=False)
+    texts = [f"文書 {i} on topic {int(t)} 📄" for i, t in enumerate(stream.document_topics)]
+    store = tmp_path / "store"
+    persist(store, texts, stream.documents, "knowledge-base")
+    out = tmp_path / "report"
+    code = main(["drift", str(spans), "--out", str(out), "--no-progress",
+                 "--knowledge-base", str(store)])  # fmt: skip
+    assert code == EXIT_OK
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["knowledge_base"] == f"store {store}"
+    assert summary["counts"]["documents"] == len(stream.documents)
+    assert summary["counts"]["sampled_documents_with_text"] == len(stream.documents)
+    off = {t for t, o in zip(trace_ids, stream.off_topic, strict=True) if o}
+    top = summary["gaps"][0]["trace_ids"]
+    hits = sum(t in off for t in top)
+    assert hits / len(off) >= 0.9 and hits / len(top) >= 0.9
+    # The documents' texts came through whole: a gap's nearest documents quote them.
+    quoted = {d["text"] for g in summary["gaps"] for d in g["nearest_documents"]}
+    assert quoted and quoted <= set(texts)
+
+
+@pytest.mark.parametrize("persist", [_persist_chroma, _persist_qdrant], ids=["chroma", "qdrant"])
+def test_a_store_directory_with_several_collections_needs_one_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], persist
+) -> None:
+    stream = make_stream(seed=0, queries=50, change_at=25)
+    spans = tmp_path / "spans.jsonl"
+    write_otlp_jsonl(stream, str(spans), documents=False)
+    store = tmp_path / "store"
+    texts = [f"document {i}" for i in range(len(stream.documents))]
+    persist(store, texts, stream.documents, "policies")
+    persist(store, texts[:10], stream.documents[:10], "manuals")
+    base = ["drift", str(spans), "--out", str(tmp_path / "r"), "--no-progress",
+            "--knowledge-base", str(store)]  # fmt: skip
+    assert main(base) == EXIT_ERROR
+    assert "2 collections (manuals, policies); choose one with --knowledge-base-collection" in (
+        capsys.readouterr().err
+    )
+    assert main([*base, "--knowledge-base-collection", "faq"]) == EXIT_ERROR
+    assert "no " in (err := capsys.readouterr().err) and "'faq' (it has manuals, policies)" in err
+    assert main([*base, "--knowledge-base-collection", "manuals"]) == EXIT_OK
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["counts"]["documents"] == 10
+
+
+def test_a_directory_that_is_no_store_and_a_collection_without_a_store_are_clear_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spans = tmp_path / "spans.jsonl"
+    write_otlp_jsonl(make_stream(seed=0, queries=50, change_at=25), str(spans), documents=False)
+    base = ["drift", str(spans), "--out", str(tmp_path / "r"), "--no-progress"]
+    assert main([*base, "--knowledge-base", str(tmp_path)]) == EXIT_ERROR
+    assert "neither a Chroma persistent directory" in capsys.readouterr().err
+    assert main([*base, "--knowledge-base-collection", "faq"]) == EXIT_ERROR
+    assert "--knowledge-base-collection needs --knowledge-base" in capsys.readouterr().err
+    np.save(tmp_path / "kb.npy", np.ones((3, 4), dtype=np.float32))
+    assert main([*base, "--knowledge-base", str(tmp_path / "kb.npy"),
+                 "--knowledge-base-collection", "faq"]) == EXIT_ERROR  # fmt: skip
+    assert "not in a file" in capsys.readouterr().err
