@@ -44,11 +44,14 @@ class Sampled:
                 if slot >= self._limit:
                     self.seen += 1
                     continue
-                self.ids[slot], self.texts[slot], self.vectors[slot] = str(key), text, rows[row]
+                # Copies: a view would keep its whole page alive while the sample holds it,
+                # and a sample spread over every page would then hold the whole store.
+                self.ids[slot], self.texts[slot] = str(key), text
+                self.vectors[slot] = rows[row].copy()
             else:
                 self.ids.append(str(key))
                 self.texts.append(text)
-                self.vectors.append(rows[row])
+                self.vectors.append(rows[row].copy())
             self.seen += 1
 
 

@@ -136,6 +136,22 @@ def test_a_large_store_is_read_page_by_page_into_a_uniform_sample(make: Any) -> 
         assert _same_direction(vector, EMBEDDINGS.embed_query(text or ""))
 
 
+def test_the_sample_holds_its_own_rows_not_views_of_the_pages() -> None:
+    """A sampled row that is a view keeps its page alive: a sample spread over every page of a
+    large store would hold the whole store."""
+    from ragtel.monitor._stores import Sampled
+
+    sample = Sampled(limit=10)
+    pages = [np.random.default_rng(n).normal(size=(PAGE, 4)).astype(np.float32) for n in range(3)]
+    for n, page in enumerate(pages):
+        keys = [f"{n}-{row}" for row in range(PAGE)]
+        sample.add(keys, [None] * PAGE, page)
+    assert sample.seen == 3 * PAGE and len(sample.vectors) == 10
+    for key, vector in zip(sample.ids, sample.vectors, strict=True):
+        n, row = map(int, key.split("-"))
+        assert vector.base is None and np.array_equal(vector, pages[n][row])
+
+
 def test_a_faiss_index_that_cannot_give_its_vectors_back_is_a_clear_error() -> None:
     import faiss
 
