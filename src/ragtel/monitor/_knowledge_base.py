@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ragtel.monitor._stores import Sampled, read_store
+from ragtel.monitor._stores import Sampled, llamaindex_faiss_pages, store_pages
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +80,9 @@ def knowledge_base_from(source: Any, *, max_documents: int | None = None) -> Kno
 
     Accepted: a LangChain ``InMemoryVectorStore``, ``FAISS``, ``Chroma`` or
     ``QdrantVectorStore`` (or a retriever over one); a LlamaIndex ``VectorStoreIndex`` on its
-    default ``SimpleVectorStore`` or on a ``ChromaVectorStore`` or ``QdrantVectorStore`` (or the
-    vector store itself); a Chroma collection; a ``KnowledgeBase``; or a 2-D array of vectors.
+    default ``SimpleVectorStore`` or on a ``FaissVectorStore``, ``ChromaVectorStore`` or
+    ``QdrantVectorStore`` (or the vector store itself); a Chroma collection; a
+    ``KnowledgeBase``; or a 2-D array of vectors.
     ``max_documents`` keeps a uniform sample of that many documents, read page by page from the
     FAISS, Chroma and Qdrant stores so that a large one is read in bounded memory.
     Raises ``TypeError`` for stores that do not expose their vectors, ``ValueError`` for an empty
@@ -111,16 +112,22 @@ def _read(source: Any, max_documents: int | None) -> KnowledgeBase:
         embeddings = _simple_embeddings(vector_store)
         if embeddings is not None:
             return _with_texts(embeddings, source.docstore)
+        pages = llamaindex_faiss_pages(source, vector_store)
+        if pages is not None:
+            return _sampled(Sampled.of(pages, max_documents), type(vector_store).__name__)
         store = vector_store
     embeddings = _simple_embeddings(store)
     if embeddings is not None:
         return _from_pairs(embeddings.items(), {})
-    sample = read_store(store, max_documents)
-    if sample is None:
+    pages = store_pages(store)
+    if pages is None:
         raise TypeError(_UNSUPPORTED.format(kind=type(store).__name__))
+    return _sampled(Sampled.of(pages, max_documents), type(store).__name__)
+
+
+def _sampled(sample: Sampled, kind: str) -> KnowledgeBase:
     if not sample.vectors:
-        raise ValueError(f"the {type(store).__name__} is empty: no document vectors to compare "
-                         "queries with")  # fmt: skip
+        raise ValueError(f"the {kind} is empty: no document vectors to compare queries with")
     return KnowledgeBase.from_rows(np.array(sample.vectors), sample.ids, sample.texts)
 
 

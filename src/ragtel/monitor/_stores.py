@@ -1,16 +1,16 @@
 """Document vectors read out of the vector stores RAG pipelines keep their knowledge base in.
 
-FAISS (LangChain's wrapper), Chroma and Qdrant (LangChain's and LlamaIndex's wrappers, or a
-Chroma collection itself) are recognised by the attributes they expose, never by importing them:
-the monitor runs inside the user's pipeline and must not pull a database client in. Each store is
-read page by page; with ``limit`` only a uniform sample of that many documents is kept, so a store
-of millions of documents is read in bounded memory.
+FAISS, Chroma and Qdrant (LangChain's and LlamaIndex's wrappers, or a Chroma collection itself)
+are recognised by the attributes they expose, never by importing them: the monitor runs inside
+the user's pipeline and must not pull a database client in. Each store is read page by page;
+with ``limit`` only a uniform sample of that many documents is kept, so a store of millions of
+documents is read in bounded memory.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,14 @@ class Sampled:
                 self.vectors.append(rows[row].copy())
             self.seen += 1
 
+    @classmethod
+    def of(cls, pages: Iterator[Page], limit: int | None) -> Sampled:
+        """The sample of every row of ``pages``."""
+        sample = cls(limit)
+        for ids, texts, vectors in pages:
+            sample.add(ids, texts, vectors)
+        return sample
+
 
 def store_pages(source: Any) -> Iterator[Page] | None:
     """Pages of (ids, texts, vectors) of a FAISS, Chroma or Qdrant store; None for any other
@@ -65,38 +73,51 @@ def store_pages(source: Any) -> Iterator[Page] | None:
     return None
 
 
-def read_store(source: Any, limit: int | None) -> Sampled | None:
-    """The sampled documents of a FAISS, Chroma or Qdrant store; None for any other object."""
-    found = store_pages(source)
-    if found is None:
-        return None
-    sample = Sampled(limit)
-    for ids, texts, vectors in found:
-        sample.add(ids, texts, vectors)
-    return sample
+# ---- FAISS: LangChain's wrapper keeps the index, a docstore and the row -> id map; LlamaIndex's
+# store is the index (``client``), and the row -> node id map and the texts are its index's ------
 
 
-# ---- FAISS: LangChain's wrapper keeps the index, a docstore and the row -> id map ------------
+def _is_faiss(index: Any) -> bool:
+    return hasattr(index, "reconstruct_n") and hasattr(index, "ntotal")
 
 
 def _faiss_pages(store: Any) -> Iterator[Page] | None:
     index: Any = getattr(store, "index", None)
     row_ids = getattr(store, "index_to_docstore_id", None)
-    if not (hasattr(index, "reconstruct_n") and hasattr(index, "ntotal") and row_ids is not None):
+    if _is_faiss(index) and isinstance(row_ids, Mapping):
+        docstore = getattr(store, "docstore", None)
+        return _faiss_rows(index, row_ids, lambda key: _langchain_text(docstore, key))
+    # LlamaIndex's FaissVectorStore alone: row numbers, no texts.
+    index = getattr(store, "client", None)
+    if _is_faiss(index):
+        return _faiss_rows(index, {}, lambda key: None)
+    return None
+
+
+def llamaindex_faiss_pages(index_of_store: Any, vector_store: Any) -> Iterator[Page] | None:
+    """A LlamaIndex ``VectorStoreIndex`` on a ``FaissVectorStore``: node ids from the index's
+    ``nodes_dict`` (row number -> node id), texts from its docstore."""
+    faiss_index: Any = getattr(vector_store, "client", None)
+    row_ids = getattr(getattr(index_of_store, "index_struct", None), "nodes_dict", None)
+    if not (_is_faiss(faiss_index) and isinstance(row_ids, Mapping)):
         return None
-    docstore = getattr(store, "docstore", None)
+    docstore = getattr(index_of_store, "docstore", None)
+    return _faiss_rows(faiss_index, row_ids, lambda key: _llamaindex_text(docstore, key))
 
-    def pages() -> Iterator[Page]:
-        total = int(index.ntotal)
-        if total:
-            _probe(index)
-        for start in range(0, total, PAGE):
-            count = min(PAGE, total - start)
-            vectors = index.reconstruct_n(start, count)
-            ids = [str(row_ids.get(row, row)) for row in range(start, start + count)]
-            yield ids, [_faiss_text(docstore, key) for key in ids], vectors
 
-    return pages()
+def _faiss_rows(
+    index: Any, row_ids: Mapping[Any, Any], text_of: Callable[[str], str | None]
+) -> Iterator[Page]:
+    total = int(index.ntotal)
+    if total:
+        _probe(index)
+    for start in range(0, total, PAGE):
+        count = min(PAGE, total - start)
+        vectors = index.reconstruct_n(start, count)
+        # LangChain maps row numbers to ids, LlamaIndex their strings to node ids.
+        rows = range(start, start + count)
+        ids = [str(row_ids.get(row, row_ids.get(str(row), row))) for row in rows]
+        yield ids, [text_of(key) for key in ids], vectors
 
 
 def _probe(index: Any) -> None:
@@ -113,12 +134,21 @@ def _probe(index: Any) -> None:
         ) from None
 
 
-def _faiss_text(docstore: Any, key: str) -> str | None:
+def _langchain_text(docstore: Any, key: str) -> str | None:
     try:
         found = docstore.search(key)
     except Exception:  # a custom docstore that does not know the id
         return None
     text = getattr(found, "page_content", None)  # a miss is a message string, not a Document
+    return text if isinstance(text, str) else None
+
+
+def _llamaindex_text(docstore: Any, key: str) -> str | None:
+    try:
+        node = docstore.get_node(key, raise_error=False)
+        text = node.get_content() if node is not None else None
+    except Exception:  # a docstore that keeps the text elsewhere
+        return None
     return text if isinstance(text, str) else None
 
 

@@ -87,24 +87,41 @@ def _llamaindex_qdrant() -> Any:
                             collection_name="kb")  # fmt: skip
 
 
-@pytest.mark.parametrize("make", [_llamaindex_chroma, _llamaindex_qdrant], ids=["chroma", "qdrant"])
-def test_llamaindex_indexes_on_external_vector_stores(make: Any) -> None:
+def _llamaindex_faiss() -> Any:
+    import faiss
+    from llama_index.vector_stores.faiss import FaissVectorStore
+
+    return FaissVectorStore(faiss_index=faiss.IndexFlatL2(6))
+
+
+LLAMAINDEX_STORES = {"faiss": _llamaindex_faiss, "chroma": _llamaindex_chroma,
+                     "qdrant": _llamaindex_qdrant}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", LLAMAINDEX_STORES)
+def test_llamaindex_indexes_on_external_vector_stores(kind: str) -> None:
     embed = MockEmbedding(embed_dim=6)
     with warnings.catch_warnings():  # local Qdrant: "payload indexes have no effect"
         warnings.simplefilter("ignore", UserWarning)
         index = VectorStoreIndex.from_documents(
             [Document(text=t, id_=f"d{i}") for i, t in enumerate(TEXTS)],
-            storage_context=StorageContext.from_defaults(vector_store=make()),
+            storage_context=StorageContext.from_defaults(vector_store=LLAMAINDEX_STORES[kind]()),
             embed_model=embed,
         )
-    assert not index.docstore.docs  # the texts live in the vector store, not the docstore
-    for source in (index, index.vector_store):
-        kb = knowledge_base_from(source)
-        assert kb.vectors.shape == (len(TEXTS), 6)
-        assert sorted(t or "" for t in kb.texts) == sorted(TEXTS)
-        # The ids are the node ids a retrieval span reports.
-        nodes = index.as_retriever(similarity_top_k=len(TEXTS)).retrieve("invoices")
-        assert {n.node.node_id for n in nodes} == set(kb.ids)
+    # Chroma and Qdrant keep the texts in the store, FAISS in the index's docstore.
+    assert bool(index.docstore.docs) == (kind == "faiss")
+    kb = knowledge_base_from(index)
+    assert kb.vectors.shape == (len(TEXTS), 6)
+    assert sorted(t or "" for t in kb.texts) == sorted(TEXTS)
+    # The ids are the node ids a retrieval span reports.
+    nodes = index.as_retriever(similarity_top_k=len(TEXTS)).retrieve("invoices")
+    assert {n.node.node_id for n in nodes} == set(kb.ids)
+    alone = knowledge_base_from(index.vector_store)
+    assert np.allclose(np.sort(alone.vectors, axis=0), np.sort(kb.vectors, axis=0))
+    if kind == "faiss":  # the store alone knows rows, not nodes or texts
+        assert alone.ids == ("0", "1", "2", "3") and alone.texts == (None,) * len(TEXTS)
+    else:
+        assert alone.ids == kb.ids and alone.texts == kb.texts
 
 
 def test_a_chroma_collection_itself() -> None:
