@@ -73,6 +73,15 @@ def store_pages(source: Any) -> Iterator[Page] | None:
     return None
 
 
+def _attribute(source: Any, name: str) -> Any:
+    """``source.name``, or None: recognising a store must not fail on a property that raises
+    (LangChain's ``Chroma._collection`` before its client is set up)."""
+    try:
+        return getattr(source, name, None)
+    except Exception:
+        return None
+
+
 # ---- FAISS: LangChain's wrapper keeps the index, a docstore and the row -> id map; LlamaIndex's
 # store is the index (``client``), and the row -> node id map and the texts are its index's ------
 
@@ -82,13 +91,13 @@ def _is_faiss(index: Any) -> bool:
 
 
 def _faiss_pages(store: Any) -> Iterator[Page] | None:
-    index: Any = getattr(store, "index", None)
-    row_ids = getattr(store, "index_to_docstore_id", None)
+    index: Any = _attribute(store, "index")
+    row_ids = _attribute(store, "index_to_docstore_id")
     if _is_faiss(index) and isinstance(row_ids, Mapping):
-        docstore = getattr(store, "docstore", None)
+        docstore = _attribute(store, "docstore")
         return _faiss_rows(index, row_ids, lambda key: _langchain_text(docstore, key))
     # LlamaIndex's FaissVectorStore alone: row numbers, no texts.
-    index = getattr(store, "client", None)
+    index = _attribute(store, "client")
     if _is_faiss(index):
         return _faiss_rows(index, {}, lambda key: None)
     return None
@@ -97,11 +106,11 @@ def _faiss_pages(store: Any) -> Iterator[Page] | None:
 def llamaindex_faiss_pages(index_of_store: Any, vector_store: Any) -> Iterator[Page] | None:
     """A LlamaIndex ``VectorStoreIndex`` on a ``FaissVectorStore``: node ids from the index's
     ``nodes_dict`` (row number -> node id), texts from its docstore."""
-    faiss_index: Any = getattr(vector_store, "client", None)
-    row_ids = getattr(getattr(index_of_store, "index_struct", None), "nodes_dict", None)
+    faiss_index: Any = _attribute(vector_store, "client")
+    row_ids = _attribute(_attribute(index_of_store, "index_struct"), "nodes_dict")
     if not (_is_faiss(faiss_index) and isinstance(row_ids, Mapping)):
         return None
-    docstore = getattr(index_of_store, "docstore", None)
+    docstore = _attribute(index_of_store, "docstore")
     return _faiss_rows(faiss_index, row_ids, lambda key: _llamaindex_text(docstore, key))
 
 
@@ -156,7 +165,7 @@ def _llamaindex_text(docstore: Any, key: str) -> str | None:
 
 
 def _chroma_collection(source: Any) -> Any:
-    for candidate in (source, getattr(source, "_collection", None)):
+    for candidate in (source, _attribute(source, "_collection")):
         module = type(candidate).__module__
         if (
             module.startswith("chromadb")
@@ -190,15 +199,15 @@ def _chroma_pages(source: Any) -> Iterator[Page] | None:
 
 
 def _qdrant_pages(source: Any) -> Iterator[Page] | None:
-    client: Any = getattr(source, "client", None)
-    name = getattr(source, "collection_name", None)
+    client: Any = _attribute(source, "client")
+    name = _attribute(source, "collection_name")
     if not (isinstance(name, str) and hasattr(client, "scroll")):
         return None
     # LangChain names the dense vector ``vector_name`` ("" = unnamed), LlamaIndex
     # ``dense_vector_name``; the text is LangChain's ``content_payload_key`` or inside
     # LlamaIndex's serialised node.
-    vector_name = getattr(source, "vector_name", None) or getattr(source, "dense_vector_name", None)
-    text_keys = (getattr(source, "content_payload_key", None) or "page_content", "text", "document")
+    vector_name = _attribute(source, "vector_name") or _attribute(source, "dense_vector_name")
+    text_keys = (_attribute(source, "content_payload_key") or "page_content", "text", "document")
 
     def pages() -> Iterator[Page]:
         offset = None

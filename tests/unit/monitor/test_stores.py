@@ -193,6 +193,20 @@ def test_a_faiss_index_that_cannot_give_its_vectors_back_is_a_clear_error() -> N
         knowledge_base_from(store)
 
 
+def test_a_store_whose_properties_raise_is_not_supported_rather_than_a_crash() -> None:
+    class Haunted:
+        @property
+        def _collection(self) -> Any:
+            raise ValueError("Chroma collection not initialized")
+
+        @property
+        def client(self) -> Any:
+            raise RuntimeError("not connected")
+
+    with pytest.raises(TypeError, match="Haunted"):
+        knowledge_base_from(Haunted())
+
+
 def test_an_empty_store_and_a_bad_sample_size_are_value_errors() -> None:
     empty = Chroma("empty-kb", EMBEDDINGS, client=_chroma_client())
     with pytest.raises(ValueError, match="empty"):
