@@ -69,9 +69,10 @@ class KnowledgeBase:
 _UNSUPPORTED = (
     "ragtel cannot read document vectors from {kind}: it does not expose them. Pass a "
     "LangChain InMemoryVectorStore, FAISS, Chroma or QdrantVectorStore, a LlamaIndex "
-    "VectorStoreIndex on a SimpleVectorStore, ChromaVectorStore or QdrantVectorStore, or a "
-    "KnowledgeBase built with KnowledgeBase.from_rows(vectors, ids, texts); for `ragtel drift`, "
-    "export the vectors to .npy, .jsonl or .parquet and pass --knowledge-base."
+    "VectorStoreIndex on a SimpleVectorStore, FaissVectorStore, ChromaVectorStore or "
+    "QdrantVectorStore, or a KnowledgeBase built with KnowledgeBase.from_rows(vectors, ids, "
+    "texts); for `ragtel drift`, export the vectors to .npy, .jsonl or .parquet, or pass a Chroma "
+    "or Qdrant directory, with --knowledge-base."
 )
 
 
