@@ -4,10 +4,12 @@ streamed one row or page at a time.
 Files, by extension: ``.npy`` (a 2-D array of vectors, ids are row numbers, no texts; read in
 chunks), ``.jsonl`` / ``.jsonl.gz`` (one ``{"id", "text", "vector"}`` object per line) and
 ``.parquet`` (columns ``id``, ``text``, ``vector``; needs pyarrow, the ``ragtel[parquet]`` extra).
-Only ``vector`` is required. Directories: a Chroma persistent directory (``chroma.sqlite3``; needs
-chromadb) or a local Qdrant store (``meta.json``; needs qdrant-client), the ones ingestion jobs
-write with ``persist_directory=`` / ``path=``, read page by page. Rows stream into the analysis's
-bounded sample, so the knowledge base's size does not set the memory used.
+Only ``vector`` is required. ``.json``: a LangChain ``InMemoryVectorStore.dump``. Directories: a
+Chroma persistent directory (``chroma.sqlite3``; needs chromadb) or a local Qdrant store
+(``meta.json``; needs qdrant-client), the ones ingestion jobs write with ``persist_directory=`` /
+``path=``, read page by page; or a LlamaIndex storage directory (``storage_context.persist``).
+Rows stream into the analysis's bounded sample, so the knowledge base's size does not set the
+memory used (the two JSON forms, written whole by in-memory stores, are read whole).
 """
 
 from __future__ import annotations
@@ -46,9 +48,11 @@ def read_knowledge_base(path: str | Path, collection: str | None = None) -> Iter
         return _jsonl(path)
     if name.endswith(".parquet"):
         return _parquet(path)
+    if name.endswith(".json"):
+        return _langchain_dump(Path(path))
     raise SourceError(
         f"knowledge base {path}: unknown format; use .npy (vectors), .jsonl or .parquet "
-        "(id, text, vector)"
+        "(id, text, vector), a LangChain InMemoryVectorStore dump (.json), or a store's directory"
     )
 
 
@@ -59,15 +63,69 @@ def _store_directory(path: Path, collection: str | None) -> Iterator[Row]:
         store, close = _chroma_at(path, collection)
     elif (path / "meta.json").is_file():
         store, close = _qdrant_at(path, collection)
+    elif (path / _LLAMAINDEX_VECTORS).is_file():
+        if collection is not None:
+            raise SourceError(f"knowledge base {path}: a LlamaIndex storage directory has no "
+                              "collections to choose from")  # fmt: skip
+        return _llamaindex_storage(path)
     else:
         raise SourceError(
             f"knowledge base {path}: a directory, but neither a Chroma persistent directory "
-            "(chroma.sqlite3) nor a local Qdrant store (meta.json)"
+            "(chroma.sqlite3), a local Qdrant store (meta.json) nor a LlamaIndex storage "
+            f"directory ({_LLAMAINDEX_VECTORS})"
         )
     pages = store_pages(store)
     if pages is None:  # both stores above are ones store_pages reads
         raise SourceError(f"knowledge base {path}: the store cannot be read")
     return _rows(pages, close, f"knowledge base {path}")
+
+
+# What ``index.storage_context.persist(DIR)`` writes for LlamaIndex's default SimpleVectorStore.
+_LLAMAINDEX_VECTORS = "default__vector_store.json"
+_LLAMAINDEX_DOCSTORE = "docstore.json"
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    # These stores are single JSON objects, written whole by in-memory stores: read whole.
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except ValueError as error:
+        raise SourceError(f"knowledge base {path}: not JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise SourceError(f"knowledge base {path}: expected a JSON object")
+    return data
+
+
+def _llamaindex_storage(path: Path) -> Iterator[Row]:
+    """A LlamaIndex storage directory: node id -> vector from the vector store's file, the
+    node's text from the docstore's (when that file is there)."""
+    vectors = _json_object(path / _LLAMAINDEX_VECTORS).get("embedding_dict")
+    if not isinstance(vectors, dict):
+        raise SourceError(f"knowledge base {path / _LLAMAINDEX_VECTORS}: no 'embedding_dict'")
+    texts: dict[str, str] = {}
+    if (path / _LLAMAINDEX_DOCSTORE).is_file():
+        nodes = _json_object(path / _LLAMAINDEX_DOCSTORE).get("docstore/data") or {}
+        for node_id, node in nodes.items() if isinstance(nodes, dict) else ():
+            text = node.get("__data__", {}).get("text") if isinstance(node, dict) else None
+            if isinstance(text, str):
+                texts[node_id] = text
+    where = f"knowledge base {path / _LLAMAINDEX_VECTORS}"
+    for node_id, vector in vectors.items():
+        yield str(node_id), texts.get(node_id), _vector(vector, f"{where}, node {node_id}")
+
+
+def _langchain_dump(path: Path) -> Iterator[Row]:
+    """``InMemoryVectorStore.dump(path)``: id -> {"id", "vector", "text", "metadata"}."""
+    entries = _json_object(path)
+    for key, entry in entries.items():
+        where = f"knowledge base {path}, entry {key!r}"
+        if not isinstance(entry, dict) or "vector" not in entry:
+            raise SourceError(f"{where}: expected an object with 'vector' (and 'id', 'text'), "
+                              "as InMemoryVectorStore.dump writes")  # fmt: skip
+        text = entry.get("text")
+        yield (str(entry.get("id", key)), text if isinstance(text, str) else None,
+               _vector(entry["vector"], where))  # fmt: skip
 
 
 def _pick(path: Path, names: list[str], collection: str | None, kind: str) -> str:

@@ -99,8 +99,9 @@ def add_drift_parser(subparsers: Any) -> None:
         "--knowledge-base",
         metavar="PATH",
         help="the knowledge base's document vectors: .npy (vectors), .jsonl or .parquet (id, "
-        "text, vector; parquet needs ragtel[parquet]), or the directory of a Chroma or local "
-        "Qdrant store (needs chromadb / qdrant-client). Replaces the document vectors found in "
+        "text, vector; parquet needs ragtel[parquet]), a LangChain InMemoryVectorStore dump "
+        "(.json), or the directory of a Chroma or local Qdrant store (needs chromadb / "
+        "qdrant-client) or of a persisted LlamaIndex index. Replaces the document vectors found in "
         "the spans (default: the index builds in the spans, else the sample the in-process "
         "monitor exported)",
     )

@@ -38,10 +38,20 @@ def _write_parquet(stream: SyntheticStream, path: Path) -> None:
     pq.write_table(table, path)
 
 
+def _write_langchain_dump(stream: SyntheticStream, path: Path) -> None:
+    from langchain_core.vectorstores import InMemoryVectorStore
+
+    texts = [f"document {i} · 文書 {i}" for i in range(len(stream.documents))]
+    store = InMemoryVectorStore(_Precomputed(texts, stream.documents))  # type: ignore[arg-type]
+    store.add_texts(texts, ids=[f"doc-{i}" for i in range(len(texts))])
+    store.dump(str(path))
+
+
 @pytest.mark.parametrize(
     ("name", "write"),
-    [("kb.npy", _write_npy), ("kb.jsonl.gz", _write_jsonl), ("kb.parquet", _write_parquet)],
-)
+    [("kb.npy", _write_npy), ("kb.jsonl.gz", _write_jsonl), ("kb.parquet", _write_parquet),
+     ("store.json", _write_langchain_dump)],
+)  # fmt: skip
 def test_gap_found_with_the_knowledge_base_from_a_file(tmp_path: Path, name: str, write) -> None:
     stream = make_stream(seed=0)
     spans = tmp_path / "spans.jsonl"
@@ -88,6 +98,8 @@ def test_the_file_replaces_document_vectors_found_in_the_traces(tmp_path: Path) 
         ("kb.jsonl", '{"vector": [1, 2]}\n{"vector": [1, 2, 3]}\n', "dimension 3 after 2"),
         ("kb.csv", "1,2\n", "unknown format"),
         ("kb.npy", "not numpy", "not a .npy array"),
+        ("kb.json", "[1, 2]", "expected a JSON object"),
+        ("kb.json", '{"a": {"text": "no vector"}}', "entry 'a': expected an object with 'vector'"),
     ],
 )  # fmt: skip
 def test_unreadable_knowledge_base_files_are_clear_errors(
@@ -200,9 +212,25 @@ def _persist_qdrant(directory: Path, texts: list[str], vectors: np.ndarray, name
     store.client.close()  # an ingestion job that has finished: the store's lock is released
 
 
-@pytest.mark.parametrize("persist", [_persist_chroma, _persist_qdrant], ids=["chroma", "qdrant"])
+def _persist_llamaindex(directory: Path, texts: list[str], vectors: np.ndarray, name: str) -> None:
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.embeddings import MockEmbedding
+    from llama_index.core.schema import TextNode
+
+    nodes = [TextNode(text=t, id_=f"node-{i}", embedding=v.tolist())
+             for i, (t, v) in enumerate(zip(texts, vectors, strict=True))]  # fmt: skip
+    index = VectorStoreIndex(nodes, embed_model=MockEmbedding(embed_dim=vectors.shape[1]))
+    index.storage_context.persist(str(directory))
+
+
+STORE_DIRECTORIES = {"chroma": _persist_chroma, "qdrant": _persist_qdrant,
+                     "llamaindex": _persist_llamaindex}  # fmt: skip
+
+
+@pytest.mark.parametrize("persist", STORE_DIRECTORIES.values(), ids=STORE_DIRECTORIES.keys())
 def test_gap_found_with_the_knowledge_base_from_a_store_directory(tmp_path: Path, persist) -> None:
-    """The directory an ingestion job persisted its Chroma or Qdrant store to, read offline."""
+    """The directory an ingestion job persisted its store to (Chroma, Qdrant, LlamaIndex's
+    default storage), read offline."""
     stream = make_stream(seed=3)
     spans = tmp_path / "spans.jsonl"
     trace_ids = write_otlp_jsonl(stream, str(spans), documents=False)
