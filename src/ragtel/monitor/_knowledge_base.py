@@ -18,11 +18,14 @@ from ragtel.monitor._stores import Sampled, llamaindex_faiss_pages, store_pages
 
 @dataclass(frozen=True, slots=True)
 class KnowledgeBase:
-    """Document vectors (one row each, float32) with their ids and texts (None: not known)."""
+    """Document vectors (one row each, float32) with their ids and texts (None: not known).
+    ``sampled_from`` is how many documents the source held when these are a sample of them
+    (``knowledge_base_from(..., max_documents=N)``), None when they are all of them."""
 
     vectors: np.ndarray
     ids: tuple[str, ...]
     texts: tuple[str | None, ...]
+    sampled_from: int | None = None
 
     def __post_init__(self) -> None:
         if self.vectors.ndim != 2 or not self.vectors.shape[0]:
@@ -91,9 +94,9 @@ def knowledge_base_from(source: Any, *, max_documents: int | None = None) -> Kno
     """
     knowledge_base = _read(source, max_documents)
     if max_documents is not None and len(knowledge_base) > max_documents:
-        kept = Sampled(max_documents)
-        kept.add(knowledge_base.ids, knowledge_base.texts, knowledge_base.vectors)
-        return KnowledgeBase.from_rows(np.array(kept.vectors), kept.ids, kept.texts)
+        kept = Sampled.of(iter([(knowledge_base.ids, knowledge_base.texts,
+                                 knowledge_base.vectors)]), max_documents)  # fmt: skip
+        return _sampled(kept, type(source).__name__)
     return knowledge_base
 
 
@@ -129,7 +132,11 @@ def _read(source: Any, max_documents: int | None) -> KnowledgeBase:
 def _sampled(sample: Sampled, kind: str) -> KnowledgeBase:
     if not sample.vectors:
         raise ValueError(f"the {kind} is empty: no document vectors to compare queries with")
-    return KnowledgeBase.from_rows(np.array(sample.vectors), sample.ids, sample.texts)
+    rows = KnowledgeBase.from_rows(np.array(sample.vectors), sample.ids, sample.texts)
+    if sample.seen == len(rows):
+        return rows
+    # A sample: say of how many, so that the cut is visible where the knowledge base is used.
+    return KnowledgeBase(rows.vectors, rows.ids, rows.texts, sampled_from=sample.seen)
 
 
 def _from_langchain_memory(entries: Mapping[str, Any], kind: str) -> KnowledgeBase:

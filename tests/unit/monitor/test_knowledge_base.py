@@ -84,3 +84,15 @@ def test_the_monitor_samples_a_knowledge_base_with_its_ids_and_texts() -> None:
         assert text == f"t{i}" and np.allclose(vector, rows[i], atol=1e-6)
     monitor.observe_context(rows[:5])  # no labels: the sample may change, ids become numbered
     assert monitor.knowledge_base_version >= version
+
+
+def test_a_sample_says_how_many_documents_it_was_drawn_from() -> None:
+    store = InMemoryVectorStore(DeterministicFakeEmbedding(size=8))
+    store.add_texts(TEXTS, ids=["inv", "ref", "pwd"])
+    kb = knowledge_base_from(store, max_documents=2)
+    assert len(kb) == 2 and kb.sampled_from == 3
+    assert set(kb.ids) <= {"inv", "ref", "pwd"}
+    for doc_id, text, _ in kb.rows():
+        assert text == TEXTS[["inv", "ref", "pwd"].index(doc_id)]
+    whole = knowledge_base_from(store, max_documents=5)
+    assert len(whole) == 3 and whole.sampled_from is None

@@ -141,8 +141,10 @@ def test_a_large_store_is_read_page_by_page_into_a_uniform_sample(make: Any) -> 
     store = make(texts, ids)
     everything = knowledge_base_from(store)
     assert len(everything) == count and len(set(everything.ids)) == count
+    assert everything.sampled_from is None
     kb = knowledge_base_from(store, max_documents=500)
     assert len(kb) == 500 and len(set(kb.ids)) == 500
+    assert kb.sampled_from == count  # the cut is visible
     numbers = np.array([int(t.rsplit(" ", 1)[1]) for t in kb.texts if t])
     assert len(numbers) == 500
     # Uniform over the whole store, not its first pages: each third holds about a third.
