@@ -190,6 +190,8 @@ class Ragtel:
     VECTORS: Final = "ragtel.vectors"
     """Without OpenInference: every vector of an EMBEDDING span in one base64 string of
     little-endian float32 values (``ragtel.recording.vectors``); named to sort after the facts."""
+    KNOWLEDGE_BASE_DOCUMENTS: Final = "ragtel.knowledge_base.documents"
+    """On the monitor's knowledge-base sample: how many documents it was drawn from."""
     EMBEDDING_DOCUMENT_IDS: Final = "ragtel.embedding.document_ids"
     """Ids of the documents embedded on this span, in the order of ``embedding.embeddings.{i}``."""
     TEXT_TRUNCATED: Final = "ragtel.text.truncated"

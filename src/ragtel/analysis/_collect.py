@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ragtel.analysis._spans import Embedding, Feedback, SpanView, embeddings, feedback
-from ragtel.semconv import EmbeddingRole
+from ragtel.semconv import EmbeddingRole, Ragtel
 
 
 @dataclass(slots=True)
@@ -95,6 +95,7 @@ class Collector:
         self._sample_trace: str | None = None
         self._sample_start = -1
         self._sample: list[Embedding] = []
+        self._sample_drawn_from: int | None = None  # documents that sample stands for
 
     def use_knowledge_base(
         self, rows: Iterable[tuple[str, str | None, np.ndarray]], source: str
@@ -130,6 +131,9 @@ class Collector:
         self.embedding_spans += 1
         for item in found:
             self._add_embedding(item)
+        drawn_from = span.attributes.get(Ragtel.KNOWLEDGE_BASE_DOCUMENTS)
+        if isinstance(drawn_from, int) and span.trace_id == self._sample_trace:
+            self._sample_drawn_from = drawn_from
 
     def _add_embedding(self, item: Embedding) -> None:
         dim = item.vector.shape[0]
@@ -171,6 +175,7 @@ class Collector:
             if item.start_ns <= self._sample_start:
                 return
             self._sample_trace, self._sample_start, self._sample = item.trace_id, item.start_ns, []
+            self._sample_drawn_from = None
         self._sample.append(item)
 
     def reference_documents(self) -> tuple[list[Embedding], np.ndarray | None, str]:
@@ -182,7 +187,10 @@ class Collector:
             return self.documents.items, self.document_sum / self.documents.seen, source
         if self._sample:
             centroid = np.mean([e.vector for e in self._sample], axis=0)
-            return self._sample, centroid, "the knowledge-base sample exported by the monitor"
+            source = "the knowledge-base sample exported by the monitor"
+            if self._sample_drawn_from is not None and self._sample_drawn_from > len(self._sample):
+                source += f" ({len(self._sample):,} of {self._sample_drawn_from:,} documents)"
+            return self._sample, centroid, source
         return [], None, "none"
 
     def _coarsen(self) -> None:
@@ -200,6 +208,14 @@ class Collector:
     def document_count(self) -> int:
         """Context vectors seen (the monitor's sample, when the traces hold no index build)."""
         return self.documents.seen or len(self._sample)
+
+    @property
+    def knowledge_base_documents(self) -> int:
+        """Documents of the knowledge base the reference stands for: the context vectors seen,
+        or, for the monitor's sample, the documents it was drawn from."""
+        if self.documents.seen or not self._sample:
+            return self.documents.seen
+        return max(self._sample_drawn_from or 0, len(self._sample))
 
     @property
     def query_count(self) -> int:

@@ -24,7 +24,7 @@ from typing import IO, Any
 import numpy as np
 
 from ragtel.analysis._sources import SourceError
-from ragtel.monitor._stores import store_pages
+from ragtel.monitor._stores import langchain_memory_rows, store_pages
 
 Row = tuple[str, str | None, np.ndarray]
 _NPY_CHUNK = 4096
@@ -116,16 +116,13 @@ def _llamaindex_storage(path: Path) -> Iterator[Row]:
 
 
 def _langchain_dump(path: Path) -> Iterator[Row]:
-    """``InMemoryVectorStore.dump(path)``: id -> {"id", "vector", "text", "metadata"}."""
-    entries = _json_object(path)
-    for key, entry in entries.items():
+    """``InMemoryVectorStore.dump(path)``: the store's entries as JSON."""
+    for key, text, vector in langchain_memory_rows(_json_object(path)):
         where = f"knowledge base {path}, entry {key!r}"
-        if not isinstance(entry, dict) or "vector" not in entry:
+        if vector is None:
             raise SourceError(f"{where}: expected an object with 'vector' (and 'id', 'text'), "
                               "as InMemoryVectorStore.dump writes")  # fmt: skip
-        text = entry.get("text")
-        yield (str(entry.get("id", key)), text if isinstance(text, str) else None,
-               _vector(entry["vector"], where))  # fmt: skip
+        yield key, text, _vector(vector, where)
 
 
 def _pick(path: Path, names: list[str], collection: str | None, kind: str) -> str:
@@ -142,34 +139,39 @@ def _pick(path: Path, names: list[str], collection: str | None, kind: str) -> st
     return names[0]
 
 
-def _chroma_at(path: Path, collection: str | None) -> tuple[Any, Callable[[], None]]:
+def _opened(path: Path, kind: str, package: str, open_store: Callable[[], Any]) -> Any:
+    """``open_store()``, which imports the store's client and opens it, or a SourceError that
+    says what is missing or what the client said."""
     try:
+        return open_store()
+    except ImportError:
+        raise SourceError(f"knowledge base {path}: reading a {kind} store needs {package}: "
+                          f"pip install {package}") from None  # fmt: skip
+    except Exception as error:  # each client raises its own error types
+        raise SourceError(f"knowledge base {path}: {kind} cannot open it ({error})") from None
+
+
+def _chroma_at(path: Path, collection: str | None) -> tuple[Any, Callable[[], None]]:
+    def open_store() -> tuple[Any, list[str]]:
         import chromadb
         from chromadb.config import Settings
-    except ImportError:
-        raise SourceError(f"knowledge base {path}: reading a Chroma directory needs chromadb: "
-                          "pip install chromadb") from None  # fmt: skip
-    try:
+
         client = chromadb.PersistentClient(
             path=str(path), settings=Settings(anonymized_telemetry=False)
         )
-        listed = client.list_collections()
-    except Exception as error:  # chromadb raises its own error types
-        raise SourceError(f"knowledge base {path}: Chroma cannot open it ({error})") from None
-    names = [c if isinstance(c, str) else c.name for c in listed]
+        return client, [c if isinstance(c, str) else c.name for c in client.list_collections()]
+
+    client, names = _opened(path, "Chroma", "chromadb", open_store)
     return client.get_collection(_pick(path, names, collection, "Chroma")), lambda: None
 
 
 def _qdrant_at(path: Path, collection: str | None) -> tuple[Any, Callable[[], None]]:
-    try:
+    def open_store() -> Any:
         from qdrant_client import QdrantClient
-    except ImportError:
-        raise SourceError(f"knowledge base {path}: reading a Qdrant directory needs "
-                          "qdrant-client: pip install qdrant-client") from None  # fmt: skip
-    try:
-        client = QdrantClient(path=str(path))
-    except Exception as error:  # e.g. another process holds the store's lock
-        raise SourceError(f"knowledge base {path}: Qdrant cannot open it ({error})") from None
+
+        return QdrantClient(path=str(path))  # fails when another process holds the store's lock
+
+    client = _opened(path, "Qdrant", "qdrant-client", open_store)
     try:
         names = [c.name for c in client.get_collections().collections]
         name = _pick(path, names, collection, "Qdrant")

@@ -293,6 +293,7 @@ def analyze(
             "embedding_spans": collector.embedding_spans,
             "queries": collector.query_count,
             "documents": collector.document_count,
+            "knowledge_base_documents": collector.knowledge_base_documents,
             "sampled_queries": len(sampled),
             "sampled_documents": len(documents),
             # The base of every term's document count: sampled documents whose text is known.

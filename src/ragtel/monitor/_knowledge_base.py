@@ -13,7 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from ragtel.monitor._stores import Sampled, llamaindex_faiss_pages, store_pages
+from ragtel.monitor._stores import (
+    PAGE,
+    Page,
+    Sampled,
+    langchain_memory_rows,
+    llamaindex_faiss_pages,
+    store_pages,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,41 +99,43 @@ def knowledge_base_from(source: Any, *, max_documents: int | None = None) -> Kno
     Raises ``TypeError`` for stores that do not expose their vectors, ``ValueError`` for an empty
     store or vectors that are not finite numbers of one dimension.
     """
-    knowledge_base = _read(source, max_documents)
-    if max_documents is not None and len(knowledge_base) > max_documents:
-        kept = Sampled.of(iter([(knowledge_base.ids, knowledge_base.texts,
-                                 knowledge_base.vectors)]), max_documents)  # fmt: skip
-        return _sampled(kept, type(source).__name__)
-    return knowledge_base
-
-
-def _read(source: Any, max_documents: int | None) -> KnowledgeBase:
-    if isinstance(source, KnowledgeBase):
-        return source
     if isinstance(source, np.ndarray):
-        return KnowledgeBase.from_rows(source)
+        source = KnowledgeBase.from_rows(source)
+    if isinstance(source, KnowledgeBase):
+        if max_documents is None or len(source) <= max_documents:
+            return source
+        whole = iter([(source.ids, source.texts, source.vectors)])
+        return _sampled(Sampled.of(whole, max_documents), "knowledge base")
+    pages, kind = _pages(source)
+    return _sampled(Sampled.of(pages, max_documents), kind)
+
+
+def _pages(source: Any) -> tuple[Iterator[Page], str]:
+    """The source's documents as pages of (ids, texts, vectors), and what to call the source."""
     # LangChain: a retriever holds its store in ``vectorstore``.
     store = getattr(source, "vectorstore", source)
     entries = getattr(store, "store", None)
     if isinstance(entries, Mapping) and hasattr(store, "similarity_search"):
-        return _from_langchain_memory(entries, type(store).__name__)
+        return _pages_of(langchain_memory_rows(entries), type(store).__name__), type(store).__name__
     # LlamaIndex: an index has a vector store and a docstore with the node texts.
     vector_store = getattr(source, "vector_store", None)
     if vector_store is not None and hasattr(source, "docstore"):
         embeddings = _simple_embeddings(vector_store)
         if embeddings is not None:
-            return _with_texts(embeddings, source.docstore)
+            rows = _with_texts(embeddings, source.docstore)
+            return _pages_of(rows, "index"), "index"
         pages = llamaindex_faiss_pages(source, vector_store)
         if pages is not None:
-            return _sampled(Sampled.of(pages, max_documents), type(vector_store).__name__)
+            return pages, type(vector_store).__name__
         store = vector_store
     embeddings = _simple_embeddings(store)
     if embeddings is not None:
-        return _from_pairs(embeddings.items(), {})
+        rows = ((str(key), None, vector) for key, vector in embeddings.items())
+        return _pages_of(rows, "index"), "index"
     pages = store_pages(store)
     if pages is None:
         raise TypeError(_UNSUPPORTED.format(kind=type(store).__name__))
-    return _sampled(Sampled.of(pages, max_documents), type(store).__name__)
+    return pages, type(store).__name__
 
 
 def _sampled(sample: Sampled, kind: str) -> KnowledgeBase:
@@ -139,19 +148,22 @@ def _sampled(sample: Sampled, kind: str) -> KnowledgeBase:
     return KnowledgeBase(rows.vectors, rows.ids, rows.texts, sampled_from=sample.seen)
 
 
-def _from_langchain_memory(entries: Mapping[str, Any], kind: str) -> KnowledgeBase:
-    ids, texts, vectors = [], [], []
-    for key, entry in entries.items():
-        vector = entry.get("vector") if isinstance(entry, Mapping) else None
-        if vector is None:
+def _pages_of(rows: Iterable[tuple[str, str | None, Any]], kind: str) -> Iterator[Page]:
+    """Rows of an in-memory store, in pages, so that a sample of them is all that is copied."""
+    page: list[tuple[str, str | None, Any]] = []
+    for row in rows:
+        if row[2] is None:
             raise TypeError(_UNSUPPORTED.format(kind=kind))
-        ids.append(str(entry.get("id", key)))
-        text = entry.get("text")
-        texts.append(text if isinstance(text, str) else None)
-        vectors.append(vector)
-    if not vectors:
-        raise ValueError(f"the {kind} is empty: no document vectors to compare queries with")
-    return KnowledgeBase.from_rows(vectors, ids, texts)
+        page.append(row)
+        if len(page) == PAGE:
+            yield _transposed(page)
+            page = []
+    if page:
+        yield _transposed(page)
+
+
+def _transposed(page: list[tuple[str, str | None, Any]]) -> Page:
+    return [r[0] for r in page], [r[1] for r in page], [r[2] for r in page]
 
 
 def _simple_embeddings(store: Any) -> Mapping[str, Any] | None:
@@ -161,22 +173,13 @@ def _simple_embeddings(store: Any) -> Mapping[str, Any] | None:
     return found if isinstance(found, Mapping) else None
 
 
-def _with_texts(embeddings: Mapping[str, Any], docstore: Any) -> KnowledgeBase:
-    texts: dict[str, str | None] = {}
-    for node_id in embeddings:
+def _with_texts(
+    embeddings: Mapping[str, Any], docstore: Any
+) -> Iterator[tuple[str, str | None, Any]]:
+    for node_id, vector in embeddings.items():
         try:
             node = docstore.get_node(node_id, raise_error=False)
-            texts[node_id] = node.get_content() if node is not None else None
+            text = node.get_content() if node is not None else None
         except Exception:  # a docstore without the node (a store that keeps text elsewhere)
-            texts[node_id] = None
-    return _from_pairs(embeddings.items(), texts)
-
-
-def _from_pairs(pairs: Iterable[tuple[str, Any]], texts: Mapping[str, str | None]) -> KnowledgeBase:
-    ids, vectors = [], []
-    for node_id, vector in pairs:
-        ids.append(str(node_id))
-        vectors.append(vector)
-    if not vectors:
-        raise ValueError("the index is empty: no document vectors to compare queries with")
-    return KnowledgeBase.from_rows(vectors, ids, [texts.get(i) for i in ids])
+            text = None
+        yield str(node_id), text if isinstance(text, str) else None, vector

@@ -97,6 +97,9 @@ class EmbeddingMonitor:
         self._reference: ContextReference | None = None
         self._tracker: DriftTracker | None = None
         self._unrecorded_context = False  # context came from outside the traces (a loaded store)
+        # Documents the context vectors stand for: more than were observed when a store was
+        # loaded as a sample of itself (knowledge_base_from(..., max_documents=N)).
+        self._documents_represented = 0
         self._baseline_thread: threading.Thread | None = None
         self._loaded_baseline = self._load_configured_baseline()
         ref = weakref.ref(self)
@@ -178,13 +181,15 @@ class EmbeddingMonitor:
         ids: Sequence[str | None] | None = None,
         texts: Sequence[str | None] | None = None,
         recorded: bool = False,
+        represents: int | None = None,
     ) -> None:
         """Add context vectors: documents embedded at indexing time, or retrieved documents'.
 
         ``ids`` and ``texts``, one per vector when known, travel with the sample that is exported
         as the offline analysis's reference (texts through the text policy). ``recorded`` says
         the vectors are already in the traces (an index build ragtel recorded): a monitor fed
-        only such vectors exports no sample, since the traces hold the knowledge base whole."""
+        only such vectors exports no sample, since the traces hold the knowledge base whole.
+        ``represents``: how many documents the vectors are a sample of, when more."""
         batch = _as_matrix(vectors)
         if batch.shape[0] == 0:
             return
@@ -192,13 +197,17 @@ class EmbeddingMonitor:
             self._ensure_dim(batch.shape[1])
             assert self._reference is not None
             self._reference.add(batch, ids, texts)
+            self._documents_represented += max(represents or 0, batch.shape[0])
             if not recorded:
                 self._unrecorded_context = True
 
     def observe_knowledge_base(self, knowledge_base: KnowledgeBase) -> None:
         """Add a whole knowledge base (see :func:`ragtel.monitor.knowledge_base_from`)."""
         self.observe_context(
-            knowledge_base.vectors, ids=knowledge_base.ids, texts=knowledge_base.texts
+            knowledge_base.vectors,
+            ids=knowledge_base.ids,
+            texts=knowledge_base.texts,
+            represents=knowledge_base.sampled_from,
         )
 
     @property
@@ -211,7 +220,8 @@ class EmbeddingMonitor:
         return reference.version
 
     def knowledge_base_sample(self) -> tuple[int, KnowledgeBase | None]:
-        """The sampled knowledge base (a copy) and its version, which changes with the sample."""
+        """The sampled knowledge base (a copy) and its version, which changes with the sample;
+        its ``sampled_from`` counts the documents it stands for, when more than it holds."""
         with self._lock:
             reference = self._reference
             if reference is None or not len(reference.sample):
@@ -219,8 +229,10 @@ class EmbeddingMonitor:
             ids, texts = reference.labels()
             vectors = reference.sample.copy()
             version = reference.version
+            represented = self._documents_represented
         numbered = [i if i is not None else f"sample-{n}" for n, i in enumerate(ids)]
-        return version, KnowledgeBase(vectors, tuple(numbered), tuple(texts))
+        drawn_from = represented if represented > len(vectors) else None
+        return version, KnowledgeBase(vectors, tuple(numbered), tuple(texts), drawn_from)
 
     def observe_query(self, vector: Vector) -> QueryDistances | None:
         """Measure one query vector; None while no context vector is known yet.

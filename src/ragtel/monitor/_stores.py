@@ -73,6 +73,18 @@ def store_pages(source: Any) -> Iterator[Page] | None:
     return None
 
 
+def langchain_memory_rows(entries: Mapping[Any, Any]) -> Iterator[tuple[str, str | None, Any]]:
+    """(id, text, vector or None) per entry of LangChain's ``InMemoryVectorStore.store``, which
+    its ``dump`` writes as JSON: id -> {"id", "vector", "text", "metadata"}."""
+    for key, entry in entries.items():
+        if not isinstance(entry, Mapping):
+            yield str(key), None, None
+            continue
+        text = entry.get("text")
+        text = text if isinstance(text, str) else None
+        yield str(entry.get("id", key)), text, entry.get("vector")
+
+
 def _attribute(source: Any, name: str) -> Any:
     """``source.name``, or None: recognising a store must not fail on a property that raises
     (LangChain's ``Chroma._collection`` before its client is set up)."""

@@ -45,7 +45,7 @@ def export_if_changed(rec: Recorder, monitor: Any) -> bool:
         _, sample = monitor.knowledge_base_sample()
         if sample is None:
             return False
-        step = rec.start_knowledge_base_sample(sample.texts, sample.ids)
+        step = rec.start_knowledge_base_sample(sample.texts, sample.ids, sample.sampled_from)
         step.end_embedding(sample.vectors)
     except Exception as error:  # the query being recorded must not suffer
         report("knowledge base sample", error)

@@ -187,11 +187,15 @@ class Recorder:
         )
 
     def start_knowledge_base_sample(
-        self, texts: Sequence[str | None], ids: Sequence[str | None]
+        self,
+        texts: Sequence[str | None],
+        ids: Sequence[str | None],
+        drawn_from: int | None = None,
     ) -> Step:
-        """The monitor's knowledge-base sample: a trace of its own, whatever span is current."""
+        """The monitor's knowledge-base sample: a trace of its own, whatever span is current;
+        ``drawn_from`` counts the documents it is a sample of, when more than it holds."""
         self._follow()
-        return embedding.start_sample(self, texts, ids)
+        return embedding.start_sample(self, texts, ids, drawn_from)
 
     def start_tool(
         self,

@@ -96,3 +96,26 @@ def test_a_sample_says_how_many_documents_it_was_drawn_from() -> None:
         assert text == TEXTS[["inv", "ref", "pwd"].index(doc_id)]
     whole = knowledge_base_from(store, max_documents=5)
     assert len(whole) == 3 and whole.sampled_from is None
+
+
+def test_in_memory_stores_are_sampled_over_every_page() -> None:
+    # More documents than one page: the sample must reach into every page, not stop at the first.
+    count = 2_600
+    texts = [f"document {i} of the handbook, 手册 {i}" for i in range(count)]
+    embeddings = DeterministicFakeEmbedding(size=4)
+    store = InMemoryVectorStore(embeddings)
+    store.add_texts(texts, ids=[f"d{i}" for i in range(count)])
+    index = VectorStoreIndex.from_documents(
+        [Document(text=t, id_=f"n{i}") for i, t in enumerate(texts[:1_500])],
+        embed_model=MockEmbedding(embed_dim=3),
+    )
+    for source, total in ((store, count), (index, 1_500)):
+        kb = knowledge_base_from(source, max_documents=300)
+        assert len(kb) == 300 and kb.sampled_from == total and len(set(kb.ids)) == 300
+        numbers = [int(t.split()[1]) for t in kb.texts if t is not None]
+        assert len(numbers) == 300
+        assert min(numbers) < total // 3 and max(numbers) >= 2 * total // 3
+    sampled = knowledge_base_from(store, max_documents=300)
+    for doc_id, text, vector in list(sampled.rows())[:20]:
+        assert text == texts[int(doc_id[1:])]
+        assert np.allclose(vector, embeddings.embed_query(text), atol=1e-6)

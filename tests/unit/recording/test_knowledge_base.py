@@ -17,7 +17,7 @@ import ragtel
 from ragtel.analysis.cli import main as drift_main
 from ragtel.config import TraceConfig
 from ragtel.export import OTLPFileExporter, span_limits_for
-from ragtel.monitor import EmbeddingMonitor, KnowledgeBase, MonitorConfig
+from ragtel.monitor import EmbeddingMonitor, KnowledgeBase, MonitorConfig, knowledge_base_from
 from ragtel.recording import Recorder, knowledge_base
 from tests.synthetic import make_stream
 
@@ -134,18 +134,21 @@ def test_without_content_capture_the_sample_is_vectors_only() -> None:
     assert len(rows) == 10 and set(rows.values()) == {(None, None)}
 
 
-def test_ragtel_drift_takes_the_exported_sample_as_reference(tmp_path: Path) -> None:
+def _drift_on_exported_sample(
+    tmp_path: Path, kb: KnowledgeBase, sample_size: int
+) -> tuple[dict[str, object], list[ReadableSpan]]:
     """The index was built elsewhere: the file holds queries and the monitor's sample only."""
     stream = make_stream(seed=0)
-    monitor = EmbeddingMonitor(MonitorConfig(sample_size=1000, seed=0))
+    monitor = EmbeddingMonitor(MonitorConfig(sample_size=sample_size, seed=0))
     settings = TraceConfig()
     provider = TracerProvider(span_limits=span_limits_for(settings))
     path = tmp_path / "spans.jsonl"
+    memory = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(OTLPFileExporter(path)))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
     knowledge_base.forget(monitor)
     rec = Recorder(provider, settings, monitor=monitor)
-    texts = [f"document {i}" for i in range(len(stream.documents))]
-    monitor.observe_knowledge_base(KnowledgeBase.from_rows(stream.documents, None, texts))
+    monitor.observe_knowledge_base(kb)
     for i, vector in enumerate(stream.queries):
         kind = "off" if stream.off_topic[i] else "on"
         _query(rec, vector, f"question {i} {kind}")
@@ -153,10 +156,40 @@ def test_ragtel_drift_takes_the_exported_sample_as_reference(tmp_path: Path) -> 
     out = tmp_path / "report"
     assert drift_main(["drift", str(path), "--out", str(out), "--no-progress"]) == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["knowledge_base"] == "the knowledge-base sample exported by the monitor"
-    assert summary["counts"]["documents"] == len(stream.documents)  # 720 < the 1,000 sample
     top = summary["gaps"][0]["queries_text"]
     assert sum(" off" in t for t in top) / len(top) >= 0.9
+    return summary, list(memory.get_finished_spans())
+
+
+def _stream_kb() -> KnowledgeBase:
+    documents = make_stream(seed=0).documents
+    texts = [f"document {i}" for i in range(len(documents))]
+    return KnowledgeBase.from_rows(documents, None, texts)
+
+
+def test_ragtel_drift_takes_the_exported_sample_as_reference(tmp_path: Path) -> None:
+    summary, _ = _drift_on_exported_sample(tmp_path, _stream_kb(), 1000)
+    assert summary["knowledge_base"] == "the knowledge-base sample exported by the monitor"
+    counts = summary["counts"]
+    assert isinstance(counts, dict)
+    assert counts["documents"] == counts["knowledge_base_documents"] == 720  # < the 1,000 sample
+
+
+def test_a_sampled_knowledge_base_says_how_many_documents_it_stands_for(tmp_path: Path) -> None:
+    # A store read with max_documents=600 (of 720), then kept by a monitor sampling 500: the
+    # span, summary.json and the report all say the reference is 500 of 720 documents.
+    read = knowledge_base_from(_stream_kb(), max_documents=600)
+    assert read.sampled_from == 720
+    summary, spans = _drift_on_exported_sample(tmp_path, read, 500)
+    (root,) = [s for s in spans if s.name == SAMPLE and s.parent is None]
+    assert (root.attributes or {})["ragtel.knowledge_base.documents"] == 720
+    assert summary["knowledge_base"] == (
+        "the knowledge-base sample exported by the monitor (500 of 720 documents)"
+    )
+    counts = summary["counts"]
+    assert isinstance(counts, dict)
+    assert counts["documents"] == 500 and counts["knowledge_base_documents"] == 720
+    assert "(500 of 720 documents)" in (tmp_path / "report" / "report.html").read_text()
 
 
 def test_no_sample_when_the_traces_hold_the_index_build() -> None:

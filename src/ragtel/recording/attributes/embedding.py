@@ -58,10 +58,18 @@ def start(
     return step
 
 
-def start_sample(rec: Recorder, texts: Sequence[str | None], ids: Sequence[str | None]) -> Step:
-    """The monitor's knowledge-base sample (no model call, so no GenAI operation)."""
+def start_sample(
+    rec: Recorder,
+    texts: Sequence[str | None],
+    ids: Sequence[str | None],
+    drawn_from: int | None,
+) -> Step:
+    """The monitor's knowledge-base sample (no model call, so no GenAI operation);
+    ``drawn_from``: the documents it is a sample of, when more than it holds."""
     role = EmbeddingRole.KNOWLEDGE_BASE_SAMPLE
     attrs: dict[str, Any] = {Ragtel.EMBEDDING_ROLE: role, Ragtel.EMBEDDINGS_COUNT: len(texts)}
+    if drawn_from is not None:
+        attrs[Ragtel.KNOWLEDGE_BASE_DOCUMENTS] = drawn_from
     if rec.oi:
         attrs[OpenInference.SPAN_KIND] = OIKind.EMBEDDING
     step = rec.open_step(
