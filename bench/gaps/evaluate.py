@@ -93,13 +93,27 @@ class Row:
     seconds: float
 
 
-def evaluate(data: Embedded, name: str, verbose: bool) -> Row:
+def sampled(keep: np.ndarray, share: float, seed: int) -> np.ndarray:
+    """``keep`` with only a uniform ``share`` of its documents left: the sample an in-process
+    monitor exports of a knowledge base larger than its sample size."""
+    if share >= 1.0:
+        return keep
+    kept = np.flatnonzero(keep)
+    chosen = np.random.default_rng(seed).choice(
+        kept, size=max(1, round(share * len(kept))), replace=False
+    )
+    mask = np.zeros_like(keep)
+    mask[chosen] = True
+    return mask
+
+
+def evaluate(data: Embedded, name: str, verbose: bool, share: float = 1.0) -> Row:
     method = METHODS[name]
     c = data.collection
     scores = []
     start = time.perf_counter()
     for topic, topic_name in enumerate(c.topics):
-        keep = c.document_topics != topic
+        keep = sampled(c.document_topics != topic, share, topic)
         gaps = method(data.questions, data.documents[keep])
         s = score_run(gaps, c.question_topics == topic)
         scores.append(s)
@@ -109,7 +123,8 @@ def evaluate(data: Embedded, name: str, verbose: bool) -> Row:
                 f"P {s.precision:.2f} R {s.recall:.2f} others {s.others} gaps {len(gaps)}",
                 flush=True,
             )
-    control = len(method(data.questions, data.documents))
+    everything = sampled(np.ones(len(data.documents), dtype=bool), share, len(c.topics))
+    control = len(method(data.questions, data.documents[everything]))
     seconds = time.perf_counter() - start
     p = np.array([s.precision for s in scores])
     r = np.array([s.recall for s in scores])
@@ -192,6 +207,13 @@ def selected_runs(args: argparse.Namespace) -> list[Embedded]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument(
+        "--knowledge-base-share",
+        type=float,
+        default=1.0,
+        help="keep only this uniform share of the knowledge base's documents in every run, as "
+        "the monitor's exported sample of a large store does (default 1: all of them)",
+    )
     add_selection(parser)
     args = parser.parse_args()
     rows = []
@@ -207,7 +229,7 @@ def main() -> None:
               f"{b.purity:.2f}  oracle split of smoothed coverage P {b.oracle_precision:.2f} "
               f"R {b.oracle_recall:.2f}")  # fmt: skip
         for name in args.methods.split(","):
-            row = evaluate(data, name, args.verbose)
+            row = evaluate(data, name, args.verbose, args.knowledge_base_share)
             rows.append(row)
             print(
                 f"  {name:<18} P {row.precision:.2f} (min {row.min_precision:.2f})  "

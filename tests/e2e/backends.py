@@ -34,6 +34,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tarfile
 import tempfile
 import threading
@@ -599,6 +600,46 @@ class Collector(_Backend):
     def _ready(self) -> bool:
         # Receivers start last; once both listen the pipeline is up.
         return port_open(self.otlp_grpc_port) and port_open(self.otlp_http_port)
+
+
+# --------------------------------------------------------------------------------------------
+# Chroma
+
+
+class ChromaServer(_Backend):
+    """A Chroma server (``chroma run``, the server chromadb's wheel ships) keeping its data in
+    ``path``; clients connect to ``url`` (``host`` / ``port`` for ``chromadb.HttpClient``)."""
+
+    name = "chroma"
+    startup_timeout = 60.0
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.host = LOOPBACK
+        self.port = free_port()
+        self.url = f"http://{LOOPBACK}:{self.port}"
+
+    def _log_suffix(self) -> str:
+        return str(self.port)
+
+    def _command(self) -> list[str]:
+        binary = Path(sys.executable).parent / "chroma"  # installed with chromadb (dev extra)
+        return [str(binary), "run", "--path", str(self.path), "--host", LOOPBACK,
+                "--port", str(self.port)]  # fmt: skip
+
+    def _env(self) -> dict[str, str]:
+        return {"ANONYMIZED_TELEMETRY": "False"}
+
+    def _ready(self) -> bool:
+        status, _ = http_json(f"{self.url}/api/v2/heartbeat", timeout=2)
+        return status == 200
+
+    def client(self) -> Any:
+        import chromadb
+
+        settings = chromadb.Settings(anonymized_telemetry=False)
+        return chromadb.HttpClient(host=self.host, port=self.port, settings=settings)
 
 
 # --------------------------------------------------------------------------------------------

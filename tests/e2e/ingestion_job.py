@@ -2,10 +2,10 @@
 through ``TracedEmbeddings`` into a LangChain vector store (one ``embed_documents`` batch),
 exports its spans over OTLP, and prints ``ragtel.stats()`` as JSON. The store is an
 ``InMemoryVectorStore``, dumped to STORE.json when that is given, or a ``Chroma`` collection
-persisted in the directory STORE (any other name), as ingestion jobs keep one for the serving
-process to open.
+persisted in the directory STORE (any other name) or kept by the Chroma server at the URL STORE
+(http://HOST:PORT), as ingestion jobs keep one for the serving process to open.
 
-    python ingestion_job.py DOCUMENTS.npz SERVICE ENDPOINT [STORE.json | STORE]
+    python ingestion_job.py DOCUMENTS.npz SERVICE ENDPOINT [STORE.json | STORE | URL]
 
 DOCUMENTS.npz holds ``vectors`` (documents x dimension) and ``texts``; the embedding model of
 this job returns those vectors for those texts, as a real model would for its passages.
@@ -57,8 +57,14 @@ def main() -> int:
         from langchain_chroma import Chroma
 
         settings = chromadb.Settings(anonymized_telemetry=False)
-        Chroma.from_texts(texts, embeddings, ids=ids, collection_name=CHROMA_COLLECTION,
-                          persist_directory=target, client_settings=settings)  # fmt: skip
+        if target.startswith("http://"):
+            host, port = target.removeprefix("http://").split(":")
+            client = chromadb.HttpClient(host=host, port=int(port), settings=settings)
+            Chroma.from_texts(texts, embeddings, ids=ids, collection_name=CHROMA_COLLECTION,
+                              client=client)  # fmt: skip
+        else:
+            Chroma.from_texts(texts, embeddings, ids=ids, collection_name=CHROMA_COLLECTION,
+                              persist_directory=target, client_settings=settings)  # fmt: skip
     ok = provider.force_flush(60_000)  # type: ignore[attr-defined]
     print(json.dumps({"flushed": ok, **ragtel.stats()}))
     return 0 if ok else 1

@@ -6,12 +6,14 @@ knowledge base lacks, with the reference taken
 - from the ingestion job's index build (same service: every one of its 240 document vectors is
   recorded, over continuation spans), or
 - from the sample this process's monitor exported (the serving service differs from the job's and
-  opens the store the job left: a dumped ``InMemoryVectorStore``, or a Chroma collection persisted
-  on disk; ``ragtel.observe_knowledge_base``).
+  opens the store the job left: a dumped ``InMemoryVectorStore``, a Chroma collection persisted
+  on disk, or one kept by a real Chroma server; ``ragtel.observe_knowledge_base``), or
+- from that Chroma server itself (``ragtel drift --knowledge-base http://HOST:PORT``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -20,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from backends import Collector, Jaeger, flatten_spans, poll
+from backends import ChromaServer, Collector, Jaeger, flatten_spans, poll
 from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import InMemoryVectorStore
 from ragtel_pipeline import unique_service
@@ -46,7 +48,7 @@ def _texts(stream: SyntheticStream) -> list[str]:
 
 
 def _ingest(stream: SyntheticStream, tmp: Path, service: str, collector: Collector,
-            store: Path | None = None) -> dict[str, Any]:  # fmt: skip
+            store: Path | str | None = None) -> dict[str, Any]:  # fmt: skip
     """Run the ingestion job in its own process; return its ragtel.stats()."""
     documents = tmp / "documents.npz"
     np.savez(documents, vectors=stream.documents, texts=np.array(_texts(stream)))
@@ -102,9 +104,9 @@ def _wait(jaeger: Jaeger, service: str, spans: int) -> None:
     poll(stored, timeout=90, interval=1.0, what=f"{spans} spans of {service} in Jaeger")
 
 
-def _drift(jaeger: Jaeger, service: str, out: Path) -> dict[str, Any]:
+def _drift(jaeger: Jaeger, service: str, out: Path, *options: str) -> dict[str, Any]:
     code = ragtel_main(["drift", f"jaeger+{jaeger.query_url}", "--service", service,
-                        "--out", str(out), "--no-progress"])  # fmt: skip
+                        "--out", str(out), "--no-progress", *options])  # fmt: skip
     assert code == 0
     return dict(json.loads((out / "summary.json").read_text()))
 
@@ -143,7 +145,7 @@ def test_index_built_by_another_process_is_the_reference(
     _assert_gap_found(summary, traces)
 
 
-def _open_store(kind: str, path: Path) -> Any:
+def _open_store(kind: str, path: Path, server: ChromaServer | None) -> Any:
     """The store as the serving process opens what the ingestion job left behind."""
     if kind == "in-memory":
         return InMemoryVectorStore.load(str(path), embedding=None)  # type: ignore[arg-type]
@@ -151,20 +153,37 @@ def _open_store(kind: str, path: Path) -> Any:
     from ingestion_job import CHROMA_COLLECTION
     from langchain_chroma import Chroma
 
+    if server is not None:
+        return Chroma(CHROMA_COLLECTION, client=server.client())
     settings = chromadb.Settings(anonymized_telemetry=False)
     return Chroma(CHROMA_COLLECTION, persist_directory=str(path), client_settings=settings)
 
 
-@pytest.mark.parametrize("kind", ["in-memory", "chroma"])
+@pytest.mark.parametrize("kind", ["in-memory", "chroma", "chroma-server"])
 def test_the_serving_process_exports_the_knowledge_base_it_loaded(
     kind: str, collector: Collector, jaeger: Jaeger, tmp_path: Path
 ) -> None:
     stream = _stream()
     store_path = tmp_path / ("store.json" if kind == "in-memory" else "chroma")
-    _ingest(stream, tmp_path, unique_service("kb-job"), collector, store=store_path)
+    with contextlib.ExitStack() as stack:
+        server = stack.enter_context(ChromaServer(store_path)) if kind == "chroma-server" else None
+        _serve_from_store(kind, stream, store_path, server, collector, jaeger, tmp_path)
+
+
+def _serve_from_store(
+    kind: str,
+    stream: SyntheticStream,
+    store_path: Path,
+    server: ChromaServer | None,
+    collector: Collector,
+    jaeger: Jaeger,
+    tmp_path: Path,
+) -> None:
+    store_arg = server.url if server is not None else store_path
+    _ingest(stream, tmp_path, unique_service("kb-job"), collector, store=store_arg)
     service = unique_service("kb-serve")
     set_monitor(None)  # a fresh process-wide monitor for this "process"
-    store = _open_store(kind, store_path)
+    store = _open_store(kind, store_path, server)
     ragtel.configure(service_name=service, endpoint=collector.otlp_grpc_endpoint, protocol="grpc")
     kb = ragtel.observe_knowledge_base(store)
     assert sorted(kb.ids) == sorted(f"doc-{i}" for i in range(len(stream.documents)))
@@ -178,3 +197,9 @@ def test_the_serving_process_exports_the_knowledge_base_it_loaded(
     assert summary["counts"]["documents"] == len(stream.documents)
     _assert_gap_found(summary, traces)
     set_monitor(None)
+    if server is not None:
+        # Offline, from the server itself: the same gap, the sample in the traces replaced.
+        summary = _drift(jaeger, service, tmp_path / "from-server", "--knowledge-base", server.url)
+        assert summary["knowledge_base"] == f"store {server.url}"
+        assert summary["counts"]["documents"] == len(stream.documents)
+        _assert_gap_found(summary, traces)

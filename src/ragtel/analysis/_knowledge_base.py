@@ -8,6 +8,7 @@ Only ``vector`` is required. ``.json``: a LangChain ``InMemoryVectorStore.dump``
 Chroma persistent directory (``chroma.sqlite3``; needs chromadb) or a local Qdrant store
 (``meta.json``; needs qdrant-client), the ones ingestion jobs write with ``persist_directory=`` /
 ``path=``, read page by page; or a LlamaIndex storage directory (``storage_context.persist``).
+URLs (``http://HOST:PORT``, ``https://…``): a Chroma server, read page by page over its API.
 Rows stream into the analysis's bounded sample, so the knowledge base's size does not set the
 memory used (the two JSON forms, written whole by in-memory stores, are read whole).
 """
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -35,6 +37,8 @@ def read_knowledge_base(path: str | Path, collection: str | None = None) -> Iter
     """(id, text, vector) per document of the file or store directory at ``path`` (``collection``
     picks one of a store's collections); SourceError when unreadable."""
     name = str(path).lower()
+    if name.startswith(("http://", "https://")):
+        return _chroma_server(str(path), collection)
     if Path(path).is_dir():
         return _store_directory(Path(path), collection)
     if collection is not None:
@@ -125,7 +129,7 @@ def _langchain_dump(path: Path) -> Iterator[Row]:
         yield key, text, _vector(vector, where)
 
 
-def _pick(path: Path, names: list[str], collection: str | None, kind: str) -> str:
+def _pick(path: Path | str, names: list[str], collection: str | None, kind: str) -> str:
     if collection is not None:
         if collection not in names:
             raise SourceError(f"knowledge base {path}: no {kind} collection {collection!r} "
@@ -139,7 +143,7 @@ def _pick(path: Path, names: list[str], collection: str | None, kind: str) -> st
     return names[0]
 
 
-def _opened(path: Path, kind: str, package: str, open_store: Callable[[], Any]) -> Any:
+def _opened(path: Path | str, kind: str, package: str, open_store: Callable[[], Any]) -> Any:
     """``open_store()``, which imports the store's client and opens it, or a SourceError that
     says what is missing or what the client said."""
     try:
@@ -152,17 +156,59 @@ def _opened(path: Path, kind: str, package: str, open_store: Callable[[], Any]) 
 
 
 def _chroma_at(path: Path, collection: str | None) -> tuple[Any, Callable[[], None]]:
-    def open_store() -> tuple[Any, list[str]]:
+    def client() -> Any:
         import chromadb
         from chromadb.config import Settings
 
-        client = chromadb.PersistentClient(
+        return chromadb.PersistentClient(
             path=str(path), settings=Settings(anonymized_telemetry=False)
         )
-        return client, [c if isinstance(c, str) else c.name for c in client.list_collections()]
 
-    client, names = _opened(path, "Chroma", "chromadb", open_store)
-    return client.get_collection(_pick(path, names, collection, "Chroma")), lambda: None
+    return _chroma_collection(path, client, collection), lambda: None
+
+
+def _chroma_server(url: str, collection: str | None) -> Iterator[Row]:
+    """A Chroma server (``chroma run``, or Chroma's Docker image) at ``url``."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.username or parts.password:
+        # The address is quoted in summary.json and the report: no credentials in it.
+        raise SourceError("knowledge base URL: credentials in the URL are not supported")
+    if not parts.hostname or port == -1 or parts.path.strip("/") or parts.query:
+        raise SourceError(f"knowledge base {url}: expected a Chroma server's address, "
+                          "http://HOST:PORT or https://HOST:PORT")  # fmt: skip
+    secure = parts.scheme == "https"
+
+    def client() -> Any:
+        import chromadb
+        from chromadb.config import Settings
+
+        return chromadb.HttpClient(
+            host=parts.hostname or "",
+            port=port or (443 if secure else 8000),  # 8000: the port `chroma run` listens on
+            ssl=secure,
+            settings=Settings(anonymized_telemetry=False),
+        )
+
+    found = _chroma_collection(url, client, collection)
+    pages = store_pages(found)
+    if pages is None:  # a Chroma collection is a store store_pages reads
+        raise SourceError(f"knowledge base {url}: the store cannot be read")
+    return _rows(pages, lambda: None, f"knowledge base {url}")
+
+
+def _chroma_collection(where: Path | str, client: Callable[[], Any], collection: str | None) -> Any:
+    """The chosen collection of the Chroma store ``client()`` opens."""
+
+    def open_store() -> tuple[Any, list[str]]:
+        opened = client()
+        return opened, [c if isinstance(c, str) else c.name for c in opened.list_collections()]
+
+    opened, names = _opened(where, "Chroma", "chromadb", open_store)
+    return opened.get_collection(_pick(where, names, collection, "Chroma"))
 
 
 def _qdrant_at(path: Path, collection: str | None) -> tuple[Any, Callable[[], None]]:

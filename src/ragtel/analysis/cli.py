@@ -100,8 +100,9 @@ def add_drift_parser(subparsers: Any) -> None:
         metavar="PATH",
         help="the knowledge base's document vectors: .npy (vectors), .jsonl or .parquet (id, "
         "text, vector; parquet needs ragtel[parquet]), a LangChain InMemoryVectorStore dump "
-        "(.json), or the directory of a Chroma or local Qdrant store (needs chromadb / "
-        "qdrant-client) or of a persisted LlamaIndex index. Replaces the document vectors found in "
+        "(.json), the directory of a Chroma or local Qdrant store (needs chromadb / "
+        "qdrant-client) or of a persisted LlamaIndex index, or a Chroma server's URL "
+        "(http://HOST:PORT). Replaces the document vectors found in "
         "the spans (default: the index builds in the spans, else the sample the in-process "
         "monitor exported)",
     )
@@ -144,10 +145,10 @@ def run_drift(args: argparse.Namespace) -> int:
     progress = Progress(show)
     try:
         if args.knowledge_base_collection and not args.knowledge_base:
-            raise SourceError("--knowledge-base-collection needs --knowledge-base DIRECTORY")
+            raise SourceError("--knowledge-base-collection needs --knowledge-base DIRECTORY or URL")
         if args.knowledge_base:
             rows = read_knowledge_base(args.knowledge_base, args.knowledge_base_collection)
-            kind = "store" if Path(args.knowledge_base).is_dir() else "file"
+            kind = "file" if Path(args.knowledge_base).is_file() else "store"
             collector.use_knowledge_base(rows, f"{kind} {args.knowledge_base}")
     except (SourceError, ValueError, OSError) as exc:
         print(f"ragtel drift: {exc}", file=sys.stderr)

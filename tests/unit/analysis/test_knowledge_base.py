@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import sys
 from pathlib import Path
 
@@ -292,3 +293,24 @@ def test_a_directory_that_is_no_store_and_a_collection_without_a_store_are_clear
     assert main([*base, "--knowledge-base", str(tmp_path / "kb.npy"),
                  "--knowledge-base-collection", "faq"]) == EXIT_ERROR  # fmt: skip
     assert "not in a file" in capsys.readouterr().err
+
+
+def test_chroma_server_addresses_are_checked_before_any_span_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spans = tmp_path / "spans.jsonl"
+    write_otlp_jsonl(make_stream(seed=0, queries=50, change_at=25), str(spans), documents=False)
+    base = ["drift", str(spans), "--out", str(tmp_path / "r"), "--no-progress", "--knowledge-base"]
+    with socket.socket() as unused:  # a loopback port nothing listens on
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    assert main([*base, f"http://127.0.0.1:{port}"]) == EXIT_ERROR
+    assert f"knowledge base http://127.0.0.1:{port}: Chroma cannot open it" in (
+        capsys.readouterr().err
+    )
+    assert main([*base, "http://127.0.0.1:8000/api/v2/collections"]) == EXIT_ERROR
+    assert "expected a Chroma server's address, http://HOST:PORT" in capsys.readouterr().err
+    assert main([*base, "http://admin:s3cret@127.0.0.1:8000"]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "credentials in the URL are not supported" in err and "s3cret" not in err
+    assert not (tmp_path / "r" / "summary.json").exists()
