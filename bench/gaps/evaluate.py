@@ -52,7 +52,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1] / "src"))
 
 from corpora import load_all  # noqa: E402
-from methods import METHODS  # noqa: E402
+from methods import METHODS, TAKES_WHOLE  # noqa: E402
 from vectors import MODELS, MODELS_FOR, Embedded, embed  # noqa: E402
 
 
@@ -112,9 +112,15 @@ def evaluate(data: Embedded, name: str, verbose: bool, share: float = 1.0) -> Ro
     c = data.collection
     scores = []
     start = time.perf_counter()
+
+    def run(keep: np.ndarray, seed: int) -> list[np.ndarray]:
+        sample = data.documents[sampled(keep, share, seed)]
+        if name in TAKES_WHOLE:
+            return method(data.questions, sample, data.documents[keep])  # type: ignore[call-arg]
+        return method(data.questions, sample)
+
     for topic, topic_name in enumerate(c.topics):
-        keep = sampled(c.document_topics != topic, share, topic)
-        gaps = method(data.questions, data.documents[keep])
+        gaps = run(c.document_topics != topic, topic)
         s = score_run(gaps, c.question_topics == topic)
         scores.append(s)
         if verbose:
@@ -123,8 +129,7 @@ def evaluate(data: Embedded, name: str, verbose: bool, share: float = 1.0) -> Ro
                 f"P {s.precision:.2f} R {s.recall:.2f} others {s.others} gaps {len(gaps)}",
                 flush=True,
             )
-    everything = sampled(np.ones(len(data.documents), dtype=bool), share, len(c.topics))
-    control = len(method(data.questions, data.documents[everything]))
+    control = len(run(np.ones(len(data.documents), dtype=bool), len(c.topics)))
     seconds = time.perf_counter() - start
     p = np.array([s.precision for s in scores])
     r = np.array([s.recall for s in scores])

@@ -46,6 +46,21 @@ def ragtel_current(queries: np.ndarray, documents: np.ndarray) -> list[np.ndarra
     return [c.queries for c in find_gaps(queries, documents).clusters]
 
 
+def ragtel_all_documents(
+    queries: np.ndarray, documents: np.ndarray, whole: np.ndarray
+) -> list[np.ndarray]:
+    """ragtel given a sample of the knowledge base, coverage measured against all of it (what
+    ``ragtel drift --knowledge-base`` does when the knowledge base outgrows its sample)."""
+    from ragtel.analysis.gaps import find_gaps
+
+    chunks = lambda: (whole[i : i + 4096] for i in range(0, len(whole), 4096))  # noqa: E731
+    return [c.queries for c in find_gaps(queries, documents, all_documents=chunks).clusters]
+
+
+# Methods that also take the whole knowledge base beside the sample they are given.
+TAKES_WHOLE = {"ragtel (all documents)"}
+
+
 def ragtel_before(queries: np.ndarray, documents: np.ndarray) -> list[np.ndarray]:
     from gaps_before import find_gaps
 
@@ -87,6 +102,7 @@ def kmeans_silhouette(queries: np.ndarray, documents: np.ndarray) -> list[np.nda
 METHODS: dict[str, Method] = {
     "ragtel (before)": ragtel_before,
     "ragtel": ragtel_current,
+    "ragtel (all documents)": ragtel_all_documents,  # type: ignore[dict-item]
     "umap-hdbscan": umap_hdbscan,
     "kmeans-silhouette": kmeans_silhouette,
 }

@@ -68,6 +68,7 @@ class Collector:
         service: str | None = None,
         since_ns: int | None = None,
         sample_size: int = 10_000,
+        document_sample_size: int | None = None,  # default: sample_size
         # Fine enough for sub-second windows of a short run; the count of buckets stays bounded
         # by max_buckets, which merges neighbours (doubling the width) when a long run fills it.
         bucket_ns: int = 100_000_000,
@@ -80,7 +81,7 @@ class Collector:
         self.max_buckets = max_buckets
         rng = np.random.default_rng(seed)
         self.queries = Reservoir(sample_size, rng)
-        self.documents = Reservoir(sample_size, rng)
+        self.documents = Reservoir(document_sample_size or sample_size, rng)
         self.buckets: dict[int, Bucket] = {}
         self.feedback: dict[str, list[Feedback]] = defaultdict(list)
         self.dim: int | None = None

@@ -11,6 +11,7 @@ import argparse
 import re
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -146,8 +147,13 @@ def run_drift(args: argparse.Namespace) -> int:
     try:
         if args.knowledge_base_collection and not args.knowledge_base:
             raise SourceError("--knowledge-base-collection needs --knowledge-base DIRECTORY or URL")
+        reread = None
         if args.knowledge_base:
-            rows = read_knowledge_base(args.knowledge_base, args.knowledge_base_collection)
+            # Read again after the spans when it outgrows the sample: coverage against it all.
+            reread = partial(
+                read_knowledge_base, args.knowledge_base, args.knowledge_base_collection
+            )
+            rows = reread()
             kind = "file" if Path(args.knowledge_base).is_file() else "store"
             collector.use_knowledge_base(rows, f"{kind} {args.knowledge_base}")
     except (SourceError, ValueError, OSError) as exc:
@@ -172,6 +178,7 @@ def run_drift(args: argparse.Namespace) -> int:
         threshold=threshold,
         auto_factor=args.auto_factor,
         gap_params=GapParams(),
+        knowledge_base_rows=reread,
     )
     plotted = write_report(analysis, args.out, args.source)
     counts = analysis.counts

@@ -6,12 +6,15 @@ Input is a :class:`~ragtel.analysis._collect.Collector` filled from any span sou
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ragtel.analysis._collect import Bucket, Collector
+from ragtel.analysis._sources import SourceError
 from ragtel.analysis._spans import Embedding, Feedback
 from ragtel.analysis.gap_terms import GapTerm, TermIndex
 from ragtel.analysis.gaps import GapAnalysis, GapParams, find_gaps
@@ -124,12 +127,60 @@ class DriftAnalysis:
     counts: dict[str, int] = field(default_factory=dict)
     feedback_overall: FeedbackSummary | None = None
     knowledge_base: str = "none"  # where the documents came from
+    coverage: str = ""  # what query coverage was measured against, and why when not all of it
 
     @property
     def max_drift(self) -> float | None:
         """Largest drift of any window."""
         values = [w.drift for w in self.windows if w.drift is not None]
         return max(values) if values else None
+
+
+_log = logging.getLogger(__name__)
+_CHUNK = 4096  # knowledge-base rows per block of the second pass
+
+
+def _gaps(
+    queries: np.ndarray,
+    documents: np.ndarray,
+    params: GapParams | None,
+    collector: Collector,
+    rows: Callable[[], Iterable[tuple[str, str | None, np.ndarray]]] | None,
+) -> tuple[GapAnalysis, str]:
+    """Gaps, with coverage against every document when the knowledge base can be read again
+    and outgrew the sample; and a sentence saying what coverage was measured against."""
+    total = collector.knowledge_base_documents
+    if rows is None or total <= len(documents):
+        found = find_gaps(queries, documents, params)
+        text = f"all {len(documents):,} documents"
+        if total > len(documents):
+            text = (f"a sample of {len(documents):,} of {total:,} documents; gaps are less "
+                    "reliable against a sample (pass the whole knowledge base with "
+                    "--knowledge-base)")  # fmt: skip
+        return found, text
+
+    def chunks() -> Iterator[np.ndarray]:
+        block: list[np.ndarray] = []
+        for _, _, vector in rows():
+            if vector.shape[0] != queries.shape[1]:
+                raise ValueError(f"a vector of dimension {vector.shape[0]}, not {queries.shape[1]}")
+            block.append(vector)
+            if len(block) == _CHUNK:
+                yield np.stack(block)
+                block = []
+        if block:
+            yield np.stack(block)
+
+    try:
+        found = find_gaps(queries, documents, params, all_documents=chunks)
+    except (SourceError, OSError, ValueError) as error:
+        # The store changed or went away since the first read: the sample still answers.
+        _log.warning("reading the knowledge base again failed (%s); coverage against the "
+                     "sample of %d documents", error, len(documents))  # fmt: skip
+        found = find_gaps(queries, documents, params)
+        return found, (f"a sample of {len(documents):,} of {total:,} documents (reading the "
+                       f"knowledge base again failed: {error})")  # fmt: skip
+    return found, f"all {found.coverage_documents:,} documents, read a second time"
 
 
 def choose_window_ns(buckets: dict[int, Bucket], bucket_ns: int) -> int:
@@ -203,6 +254,7 @@ def analyze(
     threshold: float | None = None,
     auto_factor: float = DEFAULT_DRIFT_AUTO_FACTOR,
     gap_params: GapParams | None = None,
+    knowledge_base_rows: Callable[[], Iterable[tuple[str, str | None, np.ndarray]]] | None = None,
 ) -> DriftAnalysis:
     """Analyse what ``collector`` gathered.
 
@@ -210,6 +262,9 @@ def analyze(
     reference centroid: ``baseline`` when given (a file saved by the in-process monitor), else
     the first ``reference_windows`` windows. ``threshold`` None means auto: ``auto_factor``
     times the drift that sampling noise alone gives a window of that many queries.
+    ``knowledge_base_rows`` reads the knowledge base the collector was given again: when it
+    holds more documents than the collector's sample, gap coverage is measured against all of
+    them (a second pass, in bounded memory).
     """
     width = window_ns or choose_window_ns(collector.buckets, collector.bucket_ns)
     width = max(width, collector.bucket_ns)
@@ -252,11 +307,12 @@ def analyze(
 
     gaps: list[GapReport] = []
     gap_analysis = None
+    coverage_text = ""
     documents_with_text = 0
     if len(sampled) >= 3 and documents:
         q = np.array([e.vector for e in sampled])
         d = np.array([e.vector for e in documents])
-        gap_analysis = find_gaps(q, d, gap_params)
+        gap_analysis, coverage_text = _gaps(q, d, gap_params, collector, knowledge_base_rows)
         unit_documents = _unit_rows(d)
         document_texts = [e.text for e in documents if e.text is not None]
         documents_with_text = len(document_texts)
@@ -303,6 +359,7 @@ def analyze(
             "documents_in_traces_ignored": collector.documents_in_traces_ignored,
         },
         knowledge_base=knowledge_base,
+        coverage=coverage_text,
         feedback_overall=summarize_feedback(all_feedback),
     )
 
@@ -364,6 +421,7 @@ def summary_json(analysis: DriftAnalysis, example_limit: int | None = None) -> d
         "window_seconds": analysis.window_ns / NS,
         "reference": analysis.reference,
         "knowledge_base": analysis.knowledge_base,
+        "coverage": analysis.coverage,
         "threshold": analysis.threshold,
         "threshold_source": analysis.threshold_source,
         "max_drift": analysis.max_drift,

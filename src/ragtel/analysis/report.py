@@ -229,7 +229,9 @@ def render_html(analysis: DriftAnalysis, plots: dict[str, Path], source: str) ->
         f"<p>Source: <code>{e(source)}</code>. {counts.get('spans', 0):,} spans read, "
         f"{counts.get('queries', 0):,} query and {counts.get('documents', 0):,} context "
         f"embeddings, {counts.get('feedback', 0):,} feedback records. Knowledge base: "
-        f"{e(analysis.knowledge_base)}. Window: "
+        f"{e(analysis.knowledge_base)}"
+        f"{f'; query coverage against {e(analysis.coverage)}' if analysis.coverage else ''}. "
+        "Window: "
         f"{analysis.window_ns / NS:g} s; reference: {e(analysis.reference)}; threshold: "
         f"{e(analysis.threshold_source)}. Maximum drift: "
         f"{'n/a' if analysis.max_drift is None else f'{analysis.max_drift:.4f}'} — {status}.</p>",

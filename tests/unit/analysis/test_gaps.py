@@ -33,6 +33,34 @@ def test_coverage_is_the_hub_discounted_best_match_across_blocks() -> None:
     assert np.allclose(np.linalg.norm(zq, axis=1), 1.0, atol=1e-5)
 
 
+def test_coverage_streamed_over_every_document_equals_the_one_over_all_at_once() -> None:
+    """Chunks of uneven sizes (one larger than a block), read once, give each query the same
+    coverage as every document held at once; the sample passed beside them sets the centring."""
+    rng = np.random.default_rng(4)
+    queries, documents = rng.standard_normal((300, 16)), rng.standard_normal((1300, 16))
+    whole = find_gaps(queries, documents)
+    reads: list[int] = []
+
+    def chunks():  # type: ignore[no-untyped-def]
+        reads.append(1)
+        for start, stop in ((0, 7), (7, 700), (700, 1300)):
+            yield documents[start:stop]
+
+    streamed = find_gaps(queries, documents, all_documents=chunks)
+    assert reads == [1] and streamed.coverage_documents == 1300
+    assert np.allclose(streamed.coverage, whole.coverage, atol=1e-5)
+    sample = documents[rng.choice(1300, 200, replace=False)]
+    from_sample = find_gaps(queries, sample, all_documents=chunks)
+    zq, _ = centre(queries, sample)
+    mean = np.vstack([_unit(queries), _unit(sample)]).mean(axis=0)
+    centred = _unit(_unit(documents) - mean)
+    sims = zq.astype(np.float64) @ centred.T
+    hub = np.sort(sims, axis=0)[-10:].mean(axis=0)
+    expected = (2 * sims - hub[None, :]).max(axis=1)
+    assert from_sample.coverage_documents == 1300
+    assert np.allclose(from_sample.coverage, expected, atol=1e-5)
+
+
 def test_scattered_poorly_covered_questions_are_not_a_gap() -> None:
     """Questions of every topic that are each far from the passages (vague ones) are spread
     over the map: no group of them beats the size reached by chance."""

@@ -8,6 +8,7 @@ import json
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -314,3 +315,63 @@ def test_chroma_server_addresses_are_checked_before_any_span_is_read(
     err = capsys.readouterr().err
     assert "credentials in the URL are not supported" in err and "s3cret" not in err
     assert not (tmp_path / "r" / "summary.json").exists()
+
+
+def _analysed(stream: SyntheticStream, rows: list[Any], reread: Any) -> Any:
+    from ragtel.analysis import Collector, analyze
+    from ragtel.analysis._spans import Embedding
+
+    collector = Collector(document_sample_size=100)  # a knowledge base 7 times its sample
+    collector.use_knowledge_base(iter(rows), "file kb.jsonl")
+    for i, vector in enumerate(stream.queries):
+        collector._add_embedding(Embedding("query", vector, f"q{i}", f"t{i}", i * 10**9))
+    return analyze(collector, knowledge_base_rows=reread)
+
+
+def _precision_recall(stream: SyntheticStream, analysis: Any) -> tuple[float, float]:
+    off = set(np.flatnonzero(stream.off_topic).tolist())
+    top = [int(m.trace_id[1:]) for m in analysis.gaps[0].members]
+    hits = sum(t in off for t in top)
+    return hits / len(top), hits / len(off)
+
+
+def test_coverage_is_measured_against_every_document_of_a_knowledge_base_read_again() -> None:
+    """A sample of 100 of 720 documents misses most questions' own passages, so covered
+    questions look uncovered; read again, every document counts and the gap is the topic."""
+    stream = make_stream(seed=2)
+    rows = [(f"doc-{i}", f"document {i}", v) for i, v in enumerate(stream.documents)]
+    reads: list[int] = []
+
+    def reread() -> Any:
+        reads.append(1)
+        return iter(rows)
+
+    analysis = _analysed(stream, rows, reread)
+    assert reads == [1]
+    assert analysis.coverage == "all 720 documents, read a second time"
+    precision, recall = _precision_recall(stream, analysis)
+    assert precision >= 0.9 and recall >= 0.9
+    assert analysis.counts["documents"] == analysis.counts["knowledge_base_documents"] == 720
+    assert analysis.counts["sampled_documents"] == 100
+    # Without the second read the sample is all there is, and the analysis says so.
+    sampled = _analysed(stream, rows, None)
+    assert sampled.coverage.startswith("a sample of 100 of 720 documents; gaps are less reliable")
+    assert _precision_recall(stream, sampled)[0] < precision
+
+
+def test_a_knowledge_base_that_fails_on_its_second_read_falls_back_to_the_sample() -> None:
+    from ragtel.analysis._sources import SourceError
+
+    stream = make_stream(seed=3)
+    rows = [(f"doc-{i}", None, v) for i, v in enumerate(stream.documents)]
+
+    def gone() -> Any:
+        yield rows[0]
+        raise SourceError("knowledge base http://127.0.0.1:1: reading failed (connection reset)")
+
+    analysis = _analysed(stream, rows, gone)
+    assert analysis.coverage == (
+        "a sample of 100 of 720 documents (reading the knowledge base again failed: knowledge "
+        "base http://127.0.0.1:1: reading failed (connection reset))"
+    )
+    assert analysis.gap_analysis is not None and analysis.gap_analysis.coverage_documents == 100
