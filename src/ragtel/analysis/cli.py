@@ -103,7 +103,8 @@ def add_drift_parser(subparsers: Any) -> None:
         "text, vector; parquet needs ragtel[parquet]), a LangChain InMemoryVectorStore dump "
         "(.json), the directory of a Chroma or local Qdrant store (needs chromadb / "
         "qdrant-client) or of a persisted LlamaIndex index, or a Chroma server's URL "
-        "(http://HOST:PORT). Replaces the document vectors found in "
+        "(http://HOST:PORT). Read a second time when larger than --sample-size, so that "
+        "coverage counts every document. Replaces the document vectors found in "
         "the spans (default: the index builds in the spans, else the sample the in-process "
         "monitor exported)",
     )

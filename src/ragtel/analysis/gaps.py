@@ -75,6 +75,7 @@ from math import comb
 import numpy as np
 
 _BLOCK = 512  # rows per similarity block: bounds memory at BLOCK x n floats (and int64 indices)
+_STREAM_CELLS = 1 << 21  # similarities per block of the second pass (8 MiB of float32)
 _MAD_TO_SIGMA = 1.4826  # median absolute deviation of a normal distribution, in sigmas
 
 
@@ -232,13 +233,17 @@ def streamed_coverage(
     can be scored and dropped as it arrives. Returns the coverage and the documents read."""
     out = np.full(len(queries), -np.inf, dtype=np.float32)
     read = 0
+    block = max(1, _STREAM_CELLS // max(len(queries), 1))
     for chunk in chunks:
         rows = _centred(chunk, mean)
         read += len(rows)
-        for start in range(0, len(rows), _BLOCK):
-            sims = rows[start : start + _BLOCK] @ queries.T
+        for start in range(0, len(rows), block):
+            sims = rows[start : start + block] @ queries.T
             hub = _top_mean(sims, hub_neighbours)
-            np.maximum(out, (2.0 * sims - hub[:, None]).max(axis=0), out=out)
+            # In place: this pass runs beside the analysis's samples, within their memory.
+            sims *= 2.0
+            sims -= hub[:, None]
+            np.maximum(out, sims.max(axis=0), out=out)
     return out, read
 
 
