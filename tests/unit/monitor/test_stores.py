@@ -15,10 +15,12 @@ import qdrant_client
 from langchain_chroma import Chroma
 from langchain_core.embeddings import DeterministicFakeEmbedding
 from langchain_qdrant import QdrantVectorStore as LangChainQdrant
+from langchain_qdrant import RetrievalMode, SparseEmbeddings, SparseVector
 from llama_index.core import Document, StorageContext, VectorStoreIndex
 from llama_index.core.embeddings import MockEmbedding
 from llama_index.vector_stores.chroma import ChromaVectorStore
 from llama_index.vector_stores.qdrant import QdrantVectorStore as LlamaIndexQdrant
+from qdrant_client import models
 
 import ragtel
 from ragtel.monitor import EmbeddingMonitor, MonitorConfig, knowledge_base_from
@@ -75,6 +77,53 @@ def test_langchain_stores_and_their_retrievers(make: Any) -> None:
         for key, text, vector in kb.rows():
             assert text is not None
             assert _same_direction(vector, EMBEDDINGS.embed_query(text)), key
+
+
+class _WordCounts(SparseEmbeddings):
+    """A sparse model for hybrid search: one dimension per character, its count as the value."""
+
+    def embed_documents(self, texts: list[str]) -> list[SparseVector]:
+        return [self.embed_query(t) for t in texts]
+
+    def embed_query(self, text: str) -> SparseVector:
+        counts: dict[int, float] = {}
+        for char in text:
+            counts[ord(char) % 4096] = counts.get(ord(char) % 4096, 0.0) + 1.0
+        return SparseVector(indices=list(counts), values=list(counts.values()))
+
+
+def test_a_hybrid_qdrant_collection_gives_its_dense_vectors() -> None:
+    """Hybrid retrieval keeps a named dense and a named sparse vector per point: the dense one
+    is the knowledge base's embedding."""
+    store = LangChainQdrant.from_texts(
+        TEXTS, EMBEDDINGS, ids=IDS, location=":memory:", collection_name="hybrid",
+        sparse_embedding=_WordCounts(), retrieval_mode=RetrievalMode.HYBRID,
+        vector_name="dense", sparse_vector_name="words",
+    )  # fmt: skip
+    assert store.similarity_search(TEXTS[1], k=1)[0].page_content == TEXTS[1]  # hybrid search
+    kb = knowledge_base_from(store)
+    assert kb.vectors.shape == (len(TEXTS), 8)
+    for text, vector in zip(kb.texts, kb.vectors, strict=True):
+        assert text is not None and _same_direction(vector, EMBEDDINGS.embed_query(text))
+
+
+def test_a_qdrant_collection_with_several_dense_vectors_needs_the_one_named() -> None:
+    client = qdrant_client.QdrantClient(location=":memory:")
+    config = models.VectorParams(size=8, distance=models.Distance.COSINE)
+    client.create_collection("two", vectors_config={"title": config, "body": config})
+    client.upsert("two", [
+        models.PointStruct(id=i + 1, vector={"title": EMBEDDINGS.embed_query(f"t{i}"),
+                                            "body": EMBEDDINGS.embed_query(t)},
+                           payload={"page_content": t})
+        for i, t in enumerate(TEXTS)
+    ])  # fmt: skip
+    unnamed = LangChainQdrant(client, "two", EMBEDDINGS, vector_name="body")
+    unnamed.vector_name = ""  # as a wrapper that does not say which vector it searches
+    with pytest.raises(TypeError, match=r"several named vectors \(title, body\)"):
+        knowledge_base_from(unnamed)
+    kb = knowledge_base_from(LangChainQdrant(client, "two", EMBEDDINGS, vector_name="body"))
+    for text, vector in zip(kb.texts, kb.vectors, strict=True):
+        assert text is not None and _same_direction(vector, EMBEDDINGS.embed_query(text))
 
 
 def _llamaindex_chroma() -> Any:
