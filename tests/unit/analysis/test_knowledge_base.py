@@ -375,3 +375,26 @@ def test_a_knowledge_base_that_fails_on_its_second_read_falls_back_to_the_sample
         "base http://127.0.0.1:1: reading failed (connection reset))"
     )
     assert analysis.gap_analysis is not None and analysis.gap_analysis.coverage_documents == 100
+
+
+def test_a_llamaindex_storage_directory_of_several_indexes_is_read_whole(tmp_path: Path) -> None:
+    """Indexes persisted from one storage context share its vector store: the knowledge base
+    is every node of all of them, each with its text."""
+    from llama_index.core import Document, StorageContext, VectorStoreIndex
+    from llama_index.core.embeddings import MockEmbedding
+
+    from ragtel.analysis._knowledge_base import read_knowledge_base
+
+    storage = StorageContext.from_defaults()
+    embed = MockEmbedding(embed_dim=4)
+    for name, count in (("policies", 3), ("manuals", 5)):
+        documents = [Document(text=f"{name} 第{i}章") for i in range(count)]
+        index = VectorStoreIndex.from_documents(documents, storage_context=storage,
+                                                embed_model=embed)  # fmt: skip
+        index.set_index_id(name)
+    storage.persist(str(tmp_path))
+    rows = list(read_knowledge_base(tmp_path))
+    assert sorted(text or "" for _, text, _ in rows) == sorted(
+        [f"policies 第{i}章" for i in range(3)] + [f"manuals 第{i}章" for i in range(5)]
+    )
+    assert all(vector.shape == (4,) for _, _, vector in rows)
