@@ -152,7 +152,11 @@ def _opened(path: Path | str, kind: str, package: str, open_store: Callable[[], 
         raise SourceError(f"knowledge base {path}: reading a {kind} store needs {package}: "
                           f"pip install {package}") from None  # fmt: skip
     except Exception as error:  # each client raises its own error types
-        raise SourceError(f"knowledge base {path}: {kind} cannot open it ({error})") from None
+        # A client may quote a whole HTML error page: one line of it is enough.
+        said = " ".join(str(error).split())
+        said = said if len(said) <= 200 else said[:197] + "..."
+        hint = f"; is it a {kind} server?" if str(path).startswith(("http://", "https://")) else ""
+        raise SourceError(f"knowledge base {path}: {kind} cannot open it ({said}){hint}") from None
 
 
 def _chroma_at(path: Path, collection: str | None) -> tuple[Any, Callable[[], None]]:

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import gzip
+import http.server
 import json
 import socket
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -309,6 +311,28 @@ def test_chroma_server_addresses_are_checked_before_any_span_is_read(
     assert f"knowledge base http://127.0.0.1:{port}: Chroma cannot open it" in (
         capsys.readouterr().err
     )
+    # A web server that is not Chroma: its 404 page is cut to one bounded line.
+    page = b"<!DOCTYPE HTML>\n<html>\n<body>\n" + b"<p>Nothing.</p>\n" * 200 + b"</body></html>"
+
+    class NotChroma(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotChroma)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert main([*base, f"http://127.0.0.1:{server.server_port}"]) == EXIT_ERROR
+    finally:
+        server.shutdown()
+    err = capsys.readouterr().err
+    assert "Chroma cannot open it (" in err and "; is it a Chroma server?" in err
+    assert len(err) < 400 and "\n" not in err.strip()
     assert main([*base, "http://127.0.0.1:8000/api/v2/collections"]) == EXIT_ERROR
     assert "expected a Chroma server's address, http://HOST:PORT" in capsys.readouterr().err
     assert main([*base, "http://admin:s3cret@127.0.0.1:8000"]) == EXIT_ERROR
