@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ragtel.analysis._spans import Embedding, Feedback, SpanView, embeddings, feedback
+from ragtel.config import resolve
+from ragtel.recording.text import TextPolicy
 from ragtel.semconv import EmbeddingRole, Ragtel
 
 
@@ -99,10 +101,18 @@ class Collector:
         self._sample_drawn_from: int | None = None  # documents that sample stands for
 
     def use_knowledge_base(
-        self, rows: Iterable[tuple[str, str | None, np.ndarray]], source: str
+        self,
+        rows: Iterable[tuple[str, str | None, np.ndarray]],
+        source: str,
+        policy: TextPolicy | None = None,
     ) -> None:
         """Take the knowledge base from ``rows`` (id, text, vector), e.g. a file; call before
-        adding spans. Raises ValueError when the rows hold no vector or mix dimensions."""
+        adding spans. Raises ValueError when the rows hold no vector or mix dimensions.
+
+        The sampled documents' texts, which the report quotes, go through ``policy`` (default:
+        the text policy of the environment's settings, so ``RAGTEL_REDACT_SECRETS`` and
+        ``RAGTEL_REDACT`` apply): texts in spans were redacted when recorded, a store's were
+        not."""
         self.knowledge_base_given = source
         for doc_id, text, vector in rows:
             item = Embedding(EmbeddingRole.DOCUMENT, vector, text, "", 0, doc_id)
@@ -113,6 +123,11 @@ class Collector:
             self._add_embedding(item)
         if not self.documents.seen:
             raise ValueError(f"knowledge base {source}: no document vectors")
+        policy = policy or TextPolicy(resolve(None))
+        self.documents.items = [
+            replace(item, text=policy.clean(item.text)) if item.text else item
+            for item in self.documents.items
+        ]
 
     def add(self, span: SpanView | None) -> None:
         """Account for one span (None: a span with nothing to analyse)."""

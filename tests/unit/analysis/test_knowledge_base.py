@@ -422,3 +422,39 @@ def test_a_llamaindex_storage_directory_of_several_indexes_is_read_whole(tmp_pat
         [f"policies 第{i}章" for i in range(3)] + [f"manuals 第{i}章" for i in range(5)]
     )
     assert all(vector.shape == (4,) for _, _, vector in rows)
+
+
+def test_a_stores_texts_are_redacted_before_the_report_quotes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Texts in spans were redacted when recorded; a knowledge base's come straight from the
+    store, and a credential pasted into a document must not reach summary.json or the report."""
+    key = "sk-proj-" + "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2"
+    dsn = "postgres://etl:" + "hunter2hunter2" + "@db.internal:5432/kb"
+    stream = make_stream(seed=0)
+    spans = tmp_path / "spans.jsonl"
+    write_otlp_jsonl(stream, str(spans), documents=False)
+    kb = tmp_path / "kb.jsonl"
+    with open(kb, "w", encoding="utf-8") as out:
+        for i, row in enumerate(stream.documents):
+            text = f"手順 {i}: call the API with {key} and load from {dsn}"
+            out.write(json.dumps({"id": f"doc-{i}", "text": text, "vector": row.tolist()}) + "\n")
+    base = ["drift", str(spans), "--no-progress", "--knowledge-base", str(kb)]
+    assert main([*base, "--out", str(tmp_path / "r")]) == EXIT_OK
+    written = (tmp_path / "r" / "summary.json").read_text() + (
+        tmp_path / "r" / "report.html"
+    ).read_text()
+    quoted = {d["text"] for g in json.loads((tmp_path / "r" / "summary.json").read_text())["gaps"]
+              for d in g["nearest_documents"]}  # fmt: skip
+    assert quoted and all(t.startswith("手順 ") and "[REDACTED]" in t for t in quoted)
+    assert "Zx9Yw8Vu7Ts6Rq5Po4Nm3Lk2" not in written and "hunter2hunter2" not in written
+    # The user's own redaction applies too, as it does to what ragtel records.
+    monkeypatch.setenv("RAGTEL_REDACT", "tests.unit.analysis.test_knowledge_base:_no_digits")
+    assert main([*base, "--out", str(tmp_path / "r2")]) == EXIT_OK
+    summary = json.loads((tmp_path / "r2" / "summary.json").read_text())
+    texts = [d["text"] for g in summary["gaps"] for d in g["nearest_documents"]]
+    assert texts and not any(c.isdigit() for t in texts for c in t)
+
+
+def _no_digits(text: str) -> str:
+    return "".join("#" if c.isdigit() else c for c in text)
