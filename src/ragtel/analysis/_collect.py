@@ -15,7 +15,7 @@ sample an in-process monitor exported (role ``knowledge_base_sample``; index bui
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -150,6 +150,21 @@ class Collector:
         drawn_from = span.attributes.get(Ragtel.KNOWLEDGE_BASE_DOCUMENTS)
         if isinstance(drawn_from, int) and span.trace_id == self._sample_trace:
             self._sample_drawn_from = drawn_from
+
+    def document_rows(
+        self, spans: Iterable[SpanView | None]
+    ) -> Iterator[tuple[str, str | None, np.ndarray]]:
+        """(id, text, vector) of every document vector ``add`` took from ``spans``, when they
+        are the same source read again: index builds in the traces, for coverage against all
+        of them rather than the sample."""
+        for span in spans:
+            if span is None or (self.service and span.service and span.service != self.service):
+                continue
+            if self.since_ns is not None and span.start_ns < self.since_ns:
+                continue
+            for item in embeddings(span):
+                if item.role == EmbeddingRole.DOCUMENT and item.vector.shape[0] == self.dim:
+                    yield item.doc_id or "", item.text, item.vector
 
     def _add_embedding(self, item: Embedding) -> None:
         dim = item.vector.shape[0]

@@ -11,13 +11,14 @@ import argparse
 import re
 import sys
 import time
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ragtel.analysis._collect import Collector
-from ragtel.analysis._knowledge_base import read_knowledge_base
-from ragtel.analysis._sources import Progress, SourceError, open_source
+from ragtel.analysis._knowledge_base import Row, read_knowledge_base
+from ragtel.analysis._sources import Progress, SourceError, SpanSource, open_source
 from ragtel.analysis.drift import DEFAULT_DRIFT_AUTO_FACTOR, NS, analyze
 from ragtel.analysis.gaps import GapParams
 from ragtel.analysis.report import write_report
@@ -169,6 +170,9 @@ def run_drift(args: argparse.Namespace) -> int:
         print(f"ragtel drift: {exc}", file=sys.stderr)
         return EXIT_ERROR
     progress.close(collector.spans)
+    if reread is None and collector.documents.seen:
+        # Index builds in the traces: read the source again for coverage against them all.
+        reread = partial(_documents_again, collector, source)
 
     threshold = args.fail_above if args.fail_above is not None else args.threshold
     analysis = analyze(
@@ -205,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     add_drift_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return int(args.func(args))
+
+
+def _documents_again(collector: Collector, source: SpanSource) -> Iterator[Row]:
+    """The document vectors of ``source``'s spans, read a second time."""
+    return collector.document_rows(source.spans(Progress(False)))
 
 
 if __name__ == "__main__":

@@ -247,6 +247,8 @@ def streamed_coverage(
             sims *= 2.0
             sims -= hub[:, None]
             np.maximum(out, sims.max(axis=0), out=out)
+    if not read:
+        raise ValueError("the knowledge base read again held no document vector")
     return out, read
 
 

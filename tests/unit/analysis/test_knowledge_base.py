@@ -458,3 +458,21 @@ def test_a_stores_texts_are_redacted_before_the_report_quotes_them(
 
 def _no_digits(text: str) -> str:
     return "".join("#" if c.isdigit() else c for c in text)
+
+
+def test_index_builds_in_the_traces_are_read_again_for_coverage(tmp_path: Path) -> None:
+    """No --knowledge-base: the index build recorded in the traces is the reference. When it
+    outgrows the sample, the source is read a second time for coverage against it all."""
+    stream = make_stream(seed=2)
+    spans = tmp_path / "spans.jsonl"
+    trace_ids = write_otlp_jsonl(stream, str(spans))
+    out = tmp_path / "r"
+    assert main(["drift", str(spans), "--out", str(out), "--no-progress",
+                 "--sample-size", "300"]) == EXIT_OK  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["knowledge_base"] == "index builds in the traces"
+    assert summary["coverage"] == "all 720 documents, read a second time"
+    assert summary["counts"]["sampled_documents"] == 300
+    off = {t for t, o in zip(trace_ids, stream.off_topic, strict=True) if o}
+    top = summary["gaps"][0]["trace_ids"]
+    assert sum(t in off for t in top) / len(top) >= 0.9
