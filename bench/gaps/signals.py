@@ -12,8 +12,14 @@ raises both on the design sets (company, pyfaq, manans) before anything is judge
   ``gap_terms.terms_of`` splits them) that its best-matching document holds.
 - ``claims-k``: how many documents count the question among their k nearest questions (log).
 - ``dense+...``: the sum of robust z-scores (the second at half weight for claims).
+- ``nearest``: the best plain cosine match among the documents, which the in-process monitor
+  records on every query span (``ragtel.monitor``), without centring or hub discount.
+
+``--knowledge-base-share S`` keeps a uniform share S of each run's documents, as the monitor's and
+the analysis's samples of a larger knowledge base do.
 
     ~/.cache/ragtel/gaps/venv/bin/python bench/gaps/signals.py [--collections ...] [--models ...]
+        [--knowledge-base-share S]
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1] / "src"))
 
-from evaluate import add_selection, auc_low, best_split, selected_runs  # noqa: E402
+from evaluate import add_selection, auc_low, best_split, sampled, selected_runs  # noqa: E402
 
 from ragtel.analysis.gap_terms import terms_of  # noqa: E402
 from ragtel.analysis.gaps import GapParams, centre, coverage, query_neighbours, smooth  # noqa: E402
@@ -72,6 +78,7 @@ def robust_z(values: np.ndarray) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_selection(parser)
+    parser.add_argument("--knowledge-base-share", type=float, default=1.0)
     args = parser.parse_args()
     p = GapParams()
     print("| collection | model | signal | coverage AUC | oracle split P / R (F1) |")
@@ -83,7 +90,7 @@ def main() -> None:
         aucs: dict[str, list[float]] = {}
         splits: dict[str, list[tuple[float, float]]] = {}
         for topic in range(len(c.topics)):
-            kept = c.document_topics != topic
+            kept = sampled(c.document_topics != topic, args.knowledge_base_share, topic)
             zq, zd = centre(data.questions, data.documents[kept])
             dense = coverage(zq, zd, hub_neighbours=p.hub_neighbours)
             words = lexical(question_terms, [document_terms[i] for i in np.flatnonzero(kept)])
@@ -91,6 +98,7 @@ def main() -> None:
                 "dense": dense,
                 "lexical": words,
                 "dense+lexical": robust_z(dense) + robust_z(words),
+                "nearest": (data.questions @ data.documents[kept].T).max(axis=1),
             }
             for k in (5, 10, 20):
                 claimed = claims(zq, zd, k)
