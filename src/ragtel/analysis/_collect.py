@@ -132,17 +132,13 @@ class Collector:
     def add(self, span: SpanView | None) -> None:
         """Account for one span (None: a span with nothing to analyse)."""
         self.spans += 1
-        if span is None:
-            return
-        if self.service and span.service and span.service != self.service:
+        if span is None or not self._of_service(span):
             return
         record = feedback(span)
         if record is not None:
             self.feedback[record.trace_id].append(record)
         found = embeddings(span)
-        if not found:
-            return
-        if self.since_ns is not None and span.start_ns < self.since_ns:
+        if not found or not self._in_time(span):
             return
         self.embedding_spans += 1
         for item in found:
@@ -158,13 +154,17 @@ class Collector:
         are the same source read again: index builds in the traces, for coverage against all
         of them rather than the sample."""
         for span in spans:
-            if span is None or (self.service and span.service and span.service != self.service):
-                continue
-            if self.since_ns is not None and span.start_ns < self.since_ns:
+            if span is None or not (self._of_service(span) and self._in_time(span)):
                 continue
             for item in embeddings(span):
                 if item.role == EmbeddingRole.DOCUMENT and item.vector.shape[0] == self.dim:
                     yield item.doc_id or "", item.text, item.vector
+
+    def _of_service(self, span: SpanView) -> bool:
+        return not (self.service and span.service and span.service != self.service)
+
+    def _in_time(self, span: SpanView) -> bool:
+        return self.since_ns is None or span.start_ns >= self.since_ns
 
     def _add_embedding(self, item: Embedding) -> None:
         dim = item.vector.shape[0]
