@@ -78,10 +78,7 @@ def _store_directory(path: Path, collection: str | None) -> Iterator[Row]:
             "(chroma.sqlite3), a local Qdrant store (meta.json) nor a LlamaIndex storage "
             f"directory ({_LLAMAINDEX_VECTORS})"
         )
-    pages = store_pages(store)
-    if pages is None:  # both stores above are ones store_pages reads
-        raise SourceError(f"knowledge base {path}: the store cannot be read")
-    return _rows(pages, close, f"knowledge base {path}")
+    return _store_rows(store, close, path)
 
 
 # What ``index.storage_context.persist(DIR)`` writes for LlamaIndex's default SimpleVectorStore.
@@ -197,11 +194,7 @@ def _chroma_server(url: str, collection: str | None) -> Iterator[Row]:
             settings=Settings(anonymized_telemetry=False),
         )
 
-    found = _chroma_collection(url, client, collection)
-    pages = store_pages(found)
-    if pages is None:  # a Chroma collection is a store store_pages reads
-        raise SourceError(f"knowledge base {url}: the store cannot be read")
-    return _rows(pages, lambda: None, f"knowledge base {url}")
+    return _store_rows(_chroma_collection(url, client, collection), lambda: None, url)
 
 
 def _chroma_collection(where: Path | str, client: Callable[[], Any], collection: str | None) -> Any:
@@ -229,6 +222,16 @@ def _qdrant_at(path: Path, collection: str | None) -> tuple[Any, Callable[[], No
         client.close()
         raise
     return SimpleNamespace(client=client, collection_name=name), client.close
+
+
+def _store_rows(store: Any, close: Callable[[], None], location: Path | str) -> Iterator[Row]:
+    """The rows of an opened Chroma collection or Qdrant store, read page by page as consumed;
+    ``close`` runs when they are done."""
+    pages = store_pages(store)
+    if pages is None:  # every store opened here is one store_pages reads
+        close()
+        raise SourceError(f"knowledge base {location}: the store cannot be read")
+    return _rows(pages, close, f"knowledge base {location}")
 
 
 def _rows(pages: Iterator[Any], close: Callable[[], None], where: str) -> Iterator[Row]:
