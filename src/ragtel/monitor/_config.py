@@ -14,7 +14,7 @@ ENV_WINDOW_SIZE: Final = "RAGTEL_MONITOR_WINDOW_SIZE"
 ENV_BASELINE_SIZE: Final = "RAGTEL_MONITOR_BASELINE_SIZE"
 """Number of first queries that form the baseline when no baseline file exists."""
 ENV_SAMPLE_SIZE: Final = "RAGTEL_MONITOR_SAMPLE_SIZE"
-"""Capacity of the reservoir sample of context vectors."""
+"""Documents kept in the knowledge-base sample (distinct documents, by hash)."""
 ENV_DRIFT_THRESHOLD: Final = "RAGTEL_MONITOR_DRIFT_THRESHOLD"
 """A distance, ``auto`` (derived from the baseline's own spread) or ``none`` (report only)."""
 ENV_DRIFT_AUTO_FACTOR: Final = "RAGTEL_MONITOR_DRIFT_AUTO_FACTOR"
@@ -104,14 +104,15 @@ class MonitorConfig:
     Attributes:
         window_size: recent queries whose centroid is compared with the baseline (default 100).
         baseline_size: first queries that form the baseline (default 500).
-        sample_size: context vectors kept in the reservoir sample (default 1000).
+        sample_size: documents kept in the knowledge-base sample (default 1000).
         drift_threshold: a drift distance, ``"auto"`` (default: an alarm on the drift's
             whitened score at a level sampling noise alone almost never reaches, computed from
             the baseline's own spread; see :mod:`ragtel.monitor._drift`), or ``None`` to report
             drift without ever signalling a crossing.
         drift_auto_factor: multiplier of the ``"auto"`` thresholds' normal score (default 1).
         baseline_path: a baseline file; loaded when it exists, else written once formed.
-        seed: seed of the reservoir sampler, for reproducible tests.
+        seed: salts the hash that picks the knowledge-base sample; None (the default) keeps
+            the same sample of the same documents in every process.
     """
 
     window_size: int = field(default_factory=lambda: _env_int(ENV_WINDOW_SIZE, DEFAULT_WINDOW_SIZE))

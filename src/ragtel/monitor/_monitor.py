@@ -92,14 +92,13 @@ class EmbeddingMonitor:
     ) -> None:
         self.config = config if config is not None else MonitorConfig()
         self._lock = threading.Lock()
-        self._rng = np.random.default_rng(self.config.seed)
         self._dim: int | None = None
         self._reference: ContextReference | None = None
         self._tracker: DriftTracker | None = None
         self._unrecorded_context = False  # context came from outside the traces (a loaded store)
-        # Documents the context vectors stand for: more than were observed when a store was
-        # loaded as a sample of itself (knowledge_base_from(..., max_documents=N)).
-        self._documents_represented = 0
+        # Documents that loaded samples of a store stood for beyond their own vectors
+        # (knowledge_base_from(..., max_documents=N)).
+        self._unseen_represented = 0
         self._baseline_thread: threading.Thread | None = None
         self._loaded_baseline = self._load_configured_baseline()
         ref = weakref.ref(self)
@@ -146,9 +145,17 @@ class EmbeddingMonitor:
 
     @property
     def context_count(self) -> int:
-        """Number of context vectors observed."""
+        """Number of context vectors observed (a document observed twice counts twice)."""
         reference = self._reference
         return 0 if reference is None else reference.seen
+
+    @property
+    def document_count(self) -> int:
+        """Distinct documents among the context vectors observed: exact while they fit the
+        sample; beyond it the vectors observed, or an estimate from the sample (about 3% off at
+        the default sample size) when that shows clearly fewer distinct documents."""
+        reference = self._reference
+        return 0 if reference is None else reference.documents
 
     def _ensure_dim(self, dim: int) -> None:
         # Called with the lock held.
@@ -156,7 +163,9 @@ class EmbeddingMonitor:
             if dim == 0:
                 raise ValueError("embedding vectors must not be empty")
             self._dim = dim
-            self._reference = ContextReference(dim, self.config.sample_size, self._rng)
+            seed = self.config.seed
+            salt = b"" if seed is None else str(seed).encode()
+            self._reference = ContextReference(dim, self.config.sample_size, salt)
             baseline = self._loaded_baseline
             if baseline is not None and baseline.dim != dim:
                 _log.warning("baseline file has dimension %d, vectors have %d: ignoring it",
@@ -197,7 +206,7 @@ class EmbeddingMonitor:
             self._ensure_dim(batch.shape[1])
             assert self._reference is not None
             self._reference.add(batch, ids, texts)
-            self._documents_represented += max(represents or 0, batch.shape[0])
+            self._unseen_represented += max(0, (represents or 0) - batch.shape[0])
             if not recorded:
                 self._unrecorded_context = True
 
@@ -229,7 +238,7 @@ class EmbeddingMonitor:
             ids, texts = reference.labels()
             vectors = reference.sample.copy()
             version = reference.version
-            represented = self._documents_represented
+            represented = reference.documents + self._unseen_represented
         numbered = [i if i is not None else f"sample-{n}" for n, i in enumerate(ids)]
         drawn_from = represented if represented > len(vectors) else None
         return version, KnowledgeBase(vectors, tuple(numbered), tuple(texts), drawn_from)

@@ -1,4 +1,4 @@
-"""Context reference: running centroid of every context vector plus a bounded uniform sample.
+"""Context reference: running centroid of every context vector plus a bounded sample of documents.
 
 Memory is ``capacity * dim`` floats whatever the number of documents seen, and a query costs one
 matrix-vector product with the sample, so cost per query does not grow with history.
@@ -6,10 +6,14 @@ matrix-vector product with the sample, so cost per query does not grow with hist
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+_HASH_SPACE = float(2**64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +26,10 @@ class ContextDistances:
     nearest_cosine: float
 
 
+def _at(values: Sequence[str | None], index: int) -> str | None:
+    return values[index] if index < len(values) else None
+
+
 def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
     """1 - cosine similarity; 1.0 when either vector is zero (no direction to compare)."""
     denominator = float(np.linalg.norm(a) * np.linalg.norm(b))
@@ -31,15 +39,27 @@ def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class ContextReference:
-    """Running centroid plus a reservoir sample (Vitter's algorithm R) of context vectors.
+    """Running centroid of every context vector plus a bounded sample of distinct documents.
+
+    The sample is the ``capacity`` documents of smallest hash (a bottom-k sketch), a document
+    keyed by its text when known, else its id, else its vector. So the same document observed
+    again (an index rebuilt in process, a store loaded beside the index build the traces hold)
+    takes its own slot again rather than a second one; every process that sees the same
+    knowledge base keeps the same sample, whatever the order; and the sample's largest hash
+    estimates how many distinct documents there were once they outnumber it (relative error
+    about ``1 / sqrt(capacity)``: 3% at the default 1,000), which replaces the count of vectors
+    observed when it is clearly lower (repeats of more than about a tenth of them). A passage
+    re-embedded under the same text replaces its vector; a changed text is a new document (the
+    old one, unseen since, may stay in the sample). The centroid sums every vector observed, so
+    a document observed twice weighs twice there.
 
     Not thread-safe: :class:`~ragtel.monitor.EmbeddingMonitor` serialises access.
     """
 
-    def __init__(self, dim: int, capacity: int, rng: np.random.Generator) -> None:
+    def __init__(self, dim: int, capacity: int, salt: bytes = b"") -> None:
         self.dim = dim
         self.capacity = capacity
-        self._rng = rng
+        self._salt = salt  # another salt, another (equally uniform) sample
         self._sum = np.zeros(dim, dtype=np.float64)
         self.seen = 0
         self._filled = 0
@@ -51,6 +71,9 @@ class ContextReference:
         # as the analysis's reference; see ragtel.recording.knowledge_base).
         self._ids: list[str | None] = [None] * capacity
         self._texts: list[str | None] = [None] * capacity
+        self._hashes = np.zeros(capacity, dtype=np.uint64)
+        self._slot_of: dict[int, int] = {}  # hash -> slot, for the documents in the sample
+        self._dropped = False  # some distinct document is not in the sample
         self.version = 0  # bumped whenever the sample changes
 
     @property
@@ -62,6 +85,21 @@ class ContextReference:
     def sample(self) -> np.ndarray:
         """The current sample (a view, ``(filled, dim)``)."""
         return self._sample[: self._filled]
+
+    @property
+    def documents(self) -> int:
+        """Distinct documents seen: exact while they fit the sample; beyond it the vectors
+        observed, unless the sample shows clearly fewer distinct documents than that."""
+        if not self._dropped:
+            return self._filled
+        # The k-th smallest of n uniform hashes sits near k / n of the hash space, with a
+        # relative error of about 1 / sqrt(k): within three of those of the vectors observed,
+        # nothing says any was a repeat, and the exact count stands.
+        largest = float(self._hashes[: self._filled].max()) / _HASH_SPACE
+        estimate = (self._filled - 1) / max(largest, 1e-300)
+        if estimate >= self.seen * (1.0 - 3.0 / math.sqrt(self._filled)):
+            return self.seen
+        return max(self._filled, round(estimate))
 
     def labels(self) -> tuple[list[str | None], list[str | None]]:
         """Ids and texts of the current sample's rows (None where not known)."""
@@ -77,51 +115,69 @@ class ContextReference:
         n = len(batch)
         if n == 0:
             return
-        labels = (ids, texts)
         self._sum += batch.sum(axis=0)
-        # Reservoir sampling, vectorised: the i-th vector ever seen (1-based) replaces a random
-        # slot with probability capacity / i, which keeps the sample uniform over all history.
-        free = min(self.capacity - self._filled, n)
-        if free > 0:
-            slots = np.arange(self._filled, self._filled + free)
-            self._store(slots, batch[:free], range(free), labels)
-            self._filled += free
-            self.version += 1
-        rest = batch[free:]
-        if len(rest):
-            positions = np.arange(self.seen + free + 1, self.seen + n + 1)
-            slots = (self._rng.random(len(rest)) * positions).astype(np.int64)
-            keep = slots < self.capacity
-            if keep.any():
-                # With a repeated slot the later vector must win, as in the sequential algorithm;
-                # numpy's fancy assignment order is unspecified, so keep only the last per slot.
-                chosen = slots[keep]
-                rows = rest[keep]
-                _, last = np.unique(chosen[::-1], return_index=True)
-                last = len(chosen) - 1 - last
-                in_batch = (free + np.flatnonzero(keep)[last]).tolist()
-                self._store(chosen[last], rows[last], in_batch, labels)
-                self.version += 1
         self.seen += n
+        values = batch.astype(np.float32)
+        ids, texts = ids or (), texts or ()
+        hashes = np.fromiter(
+            (self._hash(values[i], _at(ids, i), _at(texts, i)) for i in range(n)),
+            dtype=np.uint64,
+            count=n,
+        )
+        # One position per document, its last copy in the batch, in ascending hash order.
+        unique, first_from_end = np.unique(hashes[::-1], return_index=True)
+        changed = False
+        new: list[tuple[int, int]] = []
+        for key, position in zip(unique.tolist(), (n - 1 - first_from_end).tolist(), strict=True):
+            slot = self._slot_of.get(key)
+            if slot is None:
+                new.append((key, position))
+            elif self._differs(slot, values[position], _at(ids, position), _at(texts, position)):
+                self._store(slot, key, values[position], _at(ids, position), _at(texts, position))
+                changed = True
+        for key, position in new:
+            if self._filled < self.capacity:
+                slot = self._filled
+                self._filled += 1
+            else:
+                self._dropped = True
+                slot = int(np.argmax(self._hashes))
+                if key >= int(self._hashes[slot]):
+                    break  # ascending: no later document of the batch gets in either
+                del self._slot_of[int(self._hashes[slot])]
+            self._store(slot, key, values[position], _at(ids, position), _at(texts, position))
+            changed = True
+        if changed:
+            self.version += 1
+
+    def _hash(self, row: np.ndarray, doc_id: str | None, text: str | None) -> int:
+        if text is not None:
+            key = b"t" + text.encode("utf-8", "surrogatepass")
+        elif doc_id is not None:
+            key = b"i" + doc_id.encode("utf-8", "surrogatepass")
+        else:
+            key = b"v" + row.tobytes()
+        digest = hashlib.blake2b(key, digest_size=8, key=self._salt).digest()
+        return int.from_bytes(digest, "little")
+
+    def _differs(self, slot: int, row: np.ndarray, doc_id: str | None, text: str | None) -> bool:
+        return (
+            not np.array_equal(self._sample[slot], row)
+            or self._ids[slot] != doc_id
+            or self._texts[slot] != text
+        )
 
     def _store(
-        self,
-        slots: np.ndarray,
-        rows: np.ndarray,
-        positions: Iterable[int],
-        labels: tuple[Sequence[str | None] | None, Sequence[str | None] | None],
+        self, slot: int, key: int, row: np.ndarray, doc_id: str | None, text: str | None
     ) -> None:
-        """Write ``rows`` into ``slots``; ``positions`` are their indices in the batch that
-        ``labels`` (ids, texts) describe."""
-        values = rows.astype(np.float32)
-        sq = np.einsum("ij,ij->i", values, values)
-        self._sample[slots] = values
-        self._sq_norms[slots] = sq
-        self._norms[slots] = np.sqrt(sq)
-        ids, texts = labels
-        for slot, index in zip(slots.tolist(), positions, strict=True):
-            self._ids[slot] = ids[index] if ids is not None and index < len(ids) else None
-            self._texts[slot] = texts[index] if texts is not None and index < len(texts) else None
+        sq = float(row @ row)
+        self._sample[slot] = row
+        self._sq_norms[slot] = sq
+        self._norms[slot] = np.sqrt(sq)
+        self._ids[slot] = doc_id
+        self._texts[slot] = text
+        self._hashes[slot] = key
+        self._slot_of[key] = slot
 
     def distances(self, query: np.ndarray) -> ContextDistances | None:
         """Distances of a float64 query vector, or None before any context was added."""

@@ -94,7 +94,10 @@ def test_a_changed_sample_is_exported_again(monkeypatch: pytest.MonkeyPatch) -> 
     rec, exporter, _ = _setup(monitor)
     monitor.observe_knowledge_base(_kb(10))
     _query(rec, np.ones(8))
-    monitor.observe_knowledge_base(_kb(10))
+    version = monitor.knowledge_base_version
+    monitor.observe_knowledge_base(_kb(10))  # the same documents again: no change
+    assert monitor.knowledge_base_version == version
+    monitor.observe_knowledge_base(_kb(20))  # ten of them new
     _query(rec, np.ones(8))  # changed, but within the interval: not yet
     assert len([s for s in exporter.get_finished_spans() if s.name == SAMPLE]) == 1
     monkeypatch.setattr(knowledge_base, "MIN_INTERVAL_S", 0.0)
