@@ -151,9 +151,10 @@ class ContextReference:
             self.version += 1
 
     def _hash(self, row: np.ndarray, doc_id: str | None, text: str | None) -> int:
-        if text is not None:
+        # An empty text names no passage (image nodes, stripped chunks): many share it.
+        if text:
             key = b"t" + text.encode("utf-8", "surrogatepass")
-        elif doc_id is not None:
+        elif doc_id:
             key = b"i" + doc_id.encode("utf-8", "surrogatepass")
         else:
             key = b"v" + row.tobytes()

@@ -115,3 +115,12 @@ def test_a_passage_embedded_again_replaces_its_vector() -> None:
     row = kb.texts.index(texts[3])
     assert np.allclose(kb.vectors[row], newer[3], atol=1e-6)
     assert monitor.document_count == 10
+
+
+def test_documents_without_text_are_told_apart_by_id_then_by_vector() -> None:
+    vectors, _ = _documents(12)
+    monitor = EmbeddingMonitor(MonitorConfig(sample_size=100))
+    monitor.observe_context(vectors[:6], ids=[f"img-{i}" for i in range(6)], texts=[""] * 6)
+    monitor.observe_context(vectors[6:], texts=[None] * 6)
+    monitor.observe_context(vectors[6:])  # the same vectors again, no labels: no new document
+    assert monitor.document_count == 12 and monitor.context_count == 18
